@@ -1,0 +1,58 @@
+"""The command line: `python build.py build|check` (argparse only).
+
+Content mistakes are printed as `file:line: message (fix)` with exit status 1, never as a
+traceback: the people who meet them are editors, not programmers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import load_config
+from .pipeline import build, check
+from .problems import ProblemsFound, display_path
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="build.py", description="Build the iHV news archive.")
+    top.add_argument("--root", type=Path, default=Path("."), help="project folder (default: here)")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = commands.add_parser("build", help="build site/ from content/")
+    b.add_argument("--base-url", help="the published address, e.g. https://example.github.io/news-archive/")
+    b.add_argument("--out", type=Path, help="output folder (default: site/)")
+
+    commands.add_parser("check", help="check all content without writing anything")
+    return top
+
+
+def report(problems: ProblemsFound) -> int:
+    for problem in problems.problems:
+        print(problem, file=sys.stderr)
+    n = len(problems.problems)
+    print(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", file=sys.stderr)
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        if args.command == "build":
+            config = load_config(args.root, base_url=args.base_url, out_dir=args.out)
+            result = build(config)
+            seconds = time.perf_counter() - started
+            print(f"Built {result.posts} posts, {result.files} files into {display_path(config.out_dir)}/ in {seconds:.1f} s")
+        elif args.command == "check":
+            site, pages = check(load_config(args.root))
+            print(f"No problems: {len(site.posts)} posts would build {len(pages)} files.")
+    except ProblemsFound as problems:
+        return report(problems)
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130
+    return 0

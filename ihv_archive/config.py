@@ -1,0 +1,144 @@
+"""Site settings: `site.toml` -> Config, a frozen dataclass every stage reads and none changes."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .problems import Problem, ProblemsFound, did_you_mean, display_path
+
+SETTINGS_FILE = "site.toml"
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path  # the project folder: site.toml, content/, templates/
+    title: str
+    description: str
+    base_url: str  # absolute, always ending in "/": https://example.github.io/news-archive/
+    language: str
+    timezone: str
+    author: str
+    posts_per_page: int
+    feed_length: int
+    feed_id_prefix: str  # stable feed ids that survive a move to another domain
+    allow_html: bool  # raw HTML inside Markdown; off unless site.toml turns it on
+    out_dir: Path
+
+    @property
+    def content_dir(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def posts_dir(self) -> Path:
+        return self.content_dir / "posts"
+
+    @property
+    def tags_file(self) -> Path:
+        return self.content_dir / "tags.toml"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+# key -> (type, default); None as default means the key is required.
+_SETTINGS: dict[str, tuple[type, Any]] = {
+    "title": (str, None),
+    "description": (str, None),
+    "base_url": (str, None),
+    "language": (str, "en-GB"),
+    "timezone": (str, "Europe/London"),
+    "author": (str, ""),
+    "posts_per_page": (int, 10),
+    "feed_length": (int, 20),
+    "feed_id_prefix": (str, ""),
+    "allow_html": (bool, False),
+}
+
+
+def normalise_base_url(url: str) -> str | None:
+    """The base URL with exactly one trailing slash, or None when it is not an absolute http(s) URL."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        return None
+    return url.strip().rstrip("/") + "/"
+
+
+def load_config(root: Path, base_url: str | None = None, out_dir: Path | None = None) -> Config:
+    """Read site.toml under root; base_url and out_dir override it (the CLI's flags)."""
+    path = root / SETTINGS_FILE
+    shown = display_path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise ProblemsFound(
+            [Problem(shown, None, "site settings not found", "run the command in the project folder")]
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ProblemsFound([Problem(shown, None, f"not valid TOML: {error}")]) from None
+    return config_from_dict(raw, root, shown, base_url, out_dir)
+
+
+def config_from_dict(
+    raw: dict[str, Any],
+    root: Path,
+    shown: str = SETTINGS_FILE,
+    base_url: str | None = None,
+    out_dir: Path | None = None,
+) -> Config:
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    for key in raw:
+        if key not in _SETTINGS:
+            problems.append(Problem(shown, None, f"unknown setting '{key}'", did_you_mean(key, _SETTINGS)))
+    for key, (kind, default) in _SETTINGS.items():
+        value = raw.get(key, default)
+        if value is None:
+            problems.append(Problem(shown, None, f"{key}: missing", f"add {key} = \"…\""))
+        elif type(value) is not kind:  # bool is an int subclass: compare exact types
+            problems.append(Problem(shown, None, f"{key}: expected {kind.__name__}, got {value!r}"))
+        else:
+            values[key] = value
+    if base_url is not None:
+        values["base_url"] = base_url
+    if "base_url" in values:
+        normal = normalise_base_url(values["base_url"])
+        if normal is None:
+            problems.append(
+                Problem(
+                    shown,
+                    None,
+                    f"base_url: {values['base_url']!r} is not an absolute http(s) URL",
+                    "use e.g. https://example.github.io/news-archive/",
+                )
+            )
+        values["base_url"] = normal
+    for key in ("posts_per_page", "feed_length"):
+        if key in values and values[key] < 1:
+            problems.append(Problem(shown, None, f"{key}: must be at least 1, got {values[key]}"))
+    if "timezone" in values:
+        try:
+            ZoneInfo(values["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                Problem(shown, None, f"timezone: unknown zone {values['timezone']!r}", "use e.g. Europe/London")
+            )
+    if problems:
+        raise ProblemsFound(problems)
+    if not values["feed_id_prefix"]:
+        values["feed_id_prefix"] = values["base_url"]
+    return Config(root=root, out_dir=out_dir if out_dir is not None else root / "site", **values)
+
+
+def with_base_url(config: Config, base_url: str) -> Config:
+    """The same settings served from another address (the dev server's)."""
+    return replace(config, base_url=normalise_base_url(base_url) or config.base_url)

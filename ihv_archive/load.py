@@ -1,0 +1,71 @@
+"""Load: read the tag vocabulary and every post file under content/posts.
+
+Nothing here decides what gets published; it only turns files into Posts and problems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config
+from .content import Post, Tag, from_file, parse_tags
+from .problems import Problem, display_path
+
+
+@dataclass(frozen=True)
+class Loaded:
+    posts: tuple[Post, ...]
+    tags: dict[str, Tag]
+    problems: tuple[Problem, ...]
+
+
+def is_post_file(path: Path) -> bool:
+    """Markdown files, leaving out editors' temporary and backup files (.#x.md, x.md~, ~x.md)."""
+    return path.suffix == ".md" and not path.name.startswith((".", "~", "#"))
+
+
+def post_files(posts_dir: Path) -> list[Path]:
+    return sorted(p for p in posts_dir.rglob("*.md") if is_post_file(p) and not _hidden(p, posts_dir))
+
+
+def _hidden(path: Path, top: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(top).parts)
+
+
+def load_tags(config: Config) -> dict[str, Tag] | list[Problem]:
+    shown = display_path(config.tags_file)
+    try:
+        text = config.tags_file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return [Problem(shown, None, "tag vocabulary not found", "create it with one [slug] table a tag")]
+    except (OSError, UnicodeDecodeError) as error:
+        return [Problem(shown, None, f"cannot be read: {error}", "save it as UTF-8 text")]
+    return parse_tags(text, shown)
+
+
+def load_post(file: Path, config: Config, tags: dict[str, Tag]) -> Post | list[Problem]:
+    shown = display_path(file)
+    content_root = config.content_dir.resolve()
+    if file.is_symlink() and not file.resolve().is_relative_to(content_root):
+        return [Problem(shown, None, "is a link to a file outside content/", "copy the file into content/posts instead")]
+    return from_file(file, config.posts_dir, shown, tags, config.zone)
+
+
+def load(config: Config) -> Loaded:
+    tags = load_tags(config)
+    problems: list[Problem] = []
+    if isinstance(tags, list):
+        problems.extend(tags)
+        tags = {}
+    if not config.posts_dir.is_dir():
+        problems.append(Problem(display_path(config.posts_dir), None, "posts folder not found", "create content/posts/"))
+        return Loaded((), tags, tuple(problems))
+    posts: list[Post] = []
+    for file in post_files(config.posts_dir):
+        result = load_post(file, config, tags)
+        if isinstance(result, Post):
+            posts.append(result)
+        else:
+            problems.extend(result)
+    return Loaded(tuple(posts), tags, tuple(problems))

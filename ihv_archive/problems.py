@@ -1,0 +1,47 @@
+"""Problems found in content or settings, reported to editors as `file:line: message (fix)`.
+
+Every stage collects problems instead of raising on the first one, so that one run
+shows an editor everything that needs fixing.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int | None
+    message: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        fix = f" ({self.fix})" if self.fix else ""
+        return f"{where}: {self.message}{fix}"
+
+
+class ProblemsFound(Exception):
+    """Raised by a stage that cannot go on; carries every problem found so far."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def display_path(path: Path) -> str:
+    """The path as an editor would type it: relative to the working folder when inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A 'did you mean …?' hint for a misspelt key or tag, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""

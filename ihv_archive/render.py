@@ -1,0 +1,356 @@
+"""Render: a validated Site + templates -> every output file as a Page. Writes nothing.
+
+The steps are a flat list (see `render`): post pages, paginated home and tag pages, the
+tags index, year archives, feeds, sitemap and the small files GitHub Pages wants. Every URL
+comes from urls.Urls; every body from the one Markdown renderer.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import traceback
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from . import markdown
+from .content import Post
+from .problems import Problem, ProblemsFound, display_path
+from .urls import UnsafePath, Urls
+from .validate import Site
+
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+@dataclass(frozen=True)
+class Page:
+    path: PurePosixPath  # relative to the output folder
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Pager:
+    """One page of a paginated list: its posts and where the newer/older pages are."""
+
+    number: int
+    count: int
+    posts: tuple[Post, ...]
+    path: str
+    newer: str | None
+    older: str | None
+
+
+@dataclass(frozen=True)
+class Body:
+    page_html: Markup
+    feed_html: Markup | None  # only for posts that appear in a feed
+
+
+# --- presentation helpers (pure; exposed to templates as filters) -------------------------
+
+
+def human_date(post_or_date: Post | datetime, precision: str = "day") -> str:
+    """A date as honest as we know it: '19 March 2024', 'March 2020' or '2020'."""
+    if isinstance(post_or_date, Post):
+        when, precision = post_or_date.date, post_or_date.date_precision
+    else:
+        when = post_or_date
+    if precision == "year":
+        return str(when.year)
+    if precision == "month":
+        return f"{MONTHS[when.month - 1]} {when.year}"
+    return f"{when.day} {MONTHS[when.month - 1]} {when.year}"
+
+
+def machine_date(post: Post) -> str:
+    """The <time datetime> value at the post's precision: 2024-03-19, 2020-03 or 2020."""
+    return post.date.strftime({"year": "%Y", "month": "%Y-%m"}.get(post.date_precision, "%Y-%m-%d"))
+
+
+def groupby_month(posts: Iterable[Post]) -> list[tuple[str, list[Post]]]:
+    """Posts of one year under month headings, newest first; year-precise posts last, apart."""
+    groups: dict[str, list[Post]] = {}
+    for post in sorted(posts, key=lambda p: (p.date_precision != "year", p.date), reverse=True):
+        heading = "Month not known" if post.date_precision == "year" else human_date(post.date, "month")
+        groups.setdefault(heading, []).append(post)
+    return list(groups.items())
+
+
+def rfc822(when: datetime) -> str:
+    return format_datetime(when)
+
+
+def rfc3339(when: datetime) -> str:
+    return when.isoformat(timespec="seconds")
+
+
+def last_change(post: Post) -> datetime:
+    return post.updated or post.date
+
+
+def paginate(posts: tuple[Post, ...], per_page: int, path_of: Callable[[int], str]) -> list[Pager]:
+    """Always at least one page, so that an empty tag still has a page and a feed."""
+    count = max(1, -(-len(posts) // per_page))
+    return [
+        Pager(
+            number=n,
+            count=count,
+            posts=posts[(n - 1) * per_page : n * per_page],
+            path=path_of(n),
+            newer=path_of(n - 1) if n > 1 else None,
+            older=path_of(n + 1) if n < count else None,
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+# --- links between posts ----------------------------------------------------------------
+
+
+def page_link_rewriter(post: Post, site: Site, urls: Urls, problems: list[Problem]) -> markdown.Rewrite:
+    """Links as printed on the post's page: `other.md` -> that post's URL, `/x` -> under the
+    base path; anything else is left as written. Broken links to posts become problems."""
+    by_file = {p.rel_path: p for p in site.all_posts}
+    published = set(site.posts)
+
+    def rewrite(href: str, line: int | None) -> str:
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc or not parts.path:
+            return href
+        if parts.path.endswith(".md"):
+            target_file = PurePosixPath(posixpath.normpath((post.rel_path.parent / unquote(parts.path)).as_posix()))
+            target = by_file.get(target_file)
+            where = post.body_line + line if line is not None else None
+            if target is None:
+                problems.append(
+                    Problem(post.path, where, f"links to '{href}', but content/posts/{target_file} does not exist",
+                            "check the file name, or link to the post's web address instead")
+                )
+            elif target not in published:
+                state = "a draft" if target.draft else "scheduled for later"
+                problems.append(
+                    Problem(post.path, where, f"links to {target.path}, which is {state}",
+                            "publish that post first, or remove the link")
+                )
+            else:
+                fragment = f"#{parts.fragment}" if parts.fragment else ""
+                return urls.href(urls.post(target)) + fragment
+            return href
+        if parts.path.startswith("/"):  # a path from the site's root: keep it under the base path
+            return urls.href(href[1:])
+        return href
+
+    return rewrite
+
+
+def render_bodies(site: Site, urls: Urls, md: MarkdownIt, in_feeds: set[Post]) -> tuple[dict[Post, Body], list[Problem]]:
+    problems: list[Problem] = []
+    bodies = {}
+    for post in site.posts:
+        tokens = markdown.parse(md, post.body)
+        page_html = markdown.render(md, tokens, page_link_rewriter(post, site, urls, problems))
+        feed_html = None
+        if post in in_feeds:
+            here = urls.absolute(urls.post(post))
+            rewrite = page_link_rewriter(post, site, urls, [])  # problems already counted above
+            feed_html = Markup(
+                markdown.render(md, tokens, lambda h, n: markdown.absolute(rewrite(h, n), here), absolute_base=here)
+            )
+        bodies[post] = Body(Markup(page_html), feed_html)
+    return bodies, problems
+
+
+# --- templates ------------------------------------------------------------------------
+
+
+def make_environment(site: Site, urls: Urls) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(site.config.templates_dir),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        human_date=human_date, machine_date=machine_date, groupby_month=groupby_month, rfc822=rfc822, rfc3339=rfc3339
+    )
+    env.globals.update(
+        site=site.config,
+        tags=site.tags,
+        urls=urls,
+        href=urls.href,
+        absolute=urls.absolute,
+        last_change=last_change,
+    )
+    return env
+
+
+class _Templates:
+    """Renders templates to Pages, turning template mistakes into problems with file and line."""
+
+    def __init__(self, env: jinja2.Environment, templates_dir: Path, problems: list[Problem]) -> None:
+        self.env = env
+        self.templates_dir = templates_dir
+        self.problems = problems
+
+    def page(self, site_path: str, template: str, **context: Any) -> Page | None:
+        try:
+            text = self.env.get_template(template).render(page_path=site_path, **context)
+            return Page(Urls.output_file(site_path), text.encode("utf-8"))
+        except UnsafePath:
+            self.problems.append(Problem(site_path, None, "would be written outside the site folder"))
+        except jinja2.TemplateSyntaxError as error:
+            shown = display_path(Path(error.filename)) if error.filename else template
+            self.problems.append(Problem(shown, error.lineno, f"template error: {error.message}"))
+        except jinja2.TemplateNotFound as error:
+            self.problems.append(Problem(display_path(self.templates_dir), None, f"template '{error.name}' not found"))
+        except Exception as error:  # a mistake inside a template: name the template line
+            self.problems.append(self._template_problem(template, error))
+        return None
+
+    def _template_problem(self, template: str, error: Exception) -> Problem:
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(str(self.templates_dir))]
+        if frames:
+            return Problem(display_path(Path(frames[-1].filename)), frames[-1].lineno, f"template error: {error}")
+        return Problem(template, None, f"template error: {error}")
+
+
+# --- the steps --------------------------------------------------------------------------
+
+
+def feed_posts(site: Site) -> tuple[tuple[Post, ...], dict[str, tuple[Post, ...]]]:
+    """The newest N posts for the site feed, and for each tag's feed."""
+    n = site.config.feed_length
+    by_tag = posts_by_tag(site)
+    return site.posts[:n], {slug: posts[:n] for slug, posts in by_tag.items()}
+
+
+def posts_by_tag(site: Site) -> dict[str, tuple[Post, ...]]:
+    grouped: dict[str, list[Post]] = {slug: [] for slug in site.tags}
+    for post in site.posts:
+        for tag in post.tags:
+            grouped[tag].append(post)
+    return {slug: tuple(posts) for slug, posts in grouped.items()}
+
+
+def posts_by_year(site: Site) -> dict[int, tuple[Post, ...]]:
+    grouped: dict[int, list[Post]] = defaultdict(list)
+    for post in site.posts:
+        grouped[post.year].append(post)
+    return {year: tuple(grouped[year]) for year in sorted(grouped, reverse=True)}
+
+
+def post_pages(t: _Templates, site: Site, urls: Urls, bodies: dict[Post, Body]) -> Iterator[Page | None]:
+    posts = site.posts
+    for i, post in enumerate(posts):
+        yield t.page(
+            urls.post(post),
+            "post.html",
+            post=post,
+            body=bodies[post].page_html,
+            newer=posts[i - 1] if i > 0 else None,
+            older=posts[i + 1] if i + 1 < len(posts) else None,
+        )
+
+
+def list_pages(t: _Templates, site: Site, urls: Urls) -> Iterator[Page | None]:
+    for pager in paginate(site.posts, site.config.posts_per_page, urls.home):
+        yield t.page(pager.path, "list.html", pager=pager, tag=None)
+    for slug, posts in posts_by_tag(site).items():
+        for pager in paginate(posts, site.config.posts_per_page, lambda n, s=slug: urls.tag(s, n)):
+            yield t.page(pager.path, "list.html", pager=pager, tag=site.tags[slug])
+    counts = {slug: len(posts) for slug, posts in posts_by_tag(site).items()}
+    yield t.page(urls.tags_index(), "tags.html", counts=counts)
+
+
+def archive_pages(t: _Templates, site: Site, urls: Urls) -> Iterator[Page | None]:
+    years = posts_by_year(site)
+    yield t.page(urls.archive(), "archive.html", years=years)
+    for year, posts in years.items():
+        yield t.page(urls.archive(year), "archive_year.html", year=year, posts=posts)
+
+
+def feed_updated(posts: tuple[Post, ...], site: Site) -> datetime:
+    """A feed's last change: its newest post's, so that an unchanged archive gives the same bytes."""
+    return max((last_change(p) for p in posts), default=site.now)
+
+
+def feed_pages(t: _Templates, site: Site, urls: Urls, bodies: dict[Post, Body]) -> Iterator[Page | None]:
+    site_feed, tag_feeds = feed_posts(site)
+    feed_bodies = {p: bodies[p].feed_html for p in bodies if bodies[p].feed_html is not None}
+    updated = feed_updated(site_feed, site)
+    yield t.page(urls.RSS, "feeds/rss.xml", posts=site_feed, bodies=feed_bodies, tag=None, self_path=urls.RSS, updated=updated)
+    yield t.page(urls.ATOM, "feeds/atom.xml", posts=site_feed, bodies=feed_bodies, updated=updated)
+    for slug, posts in tag_feeds.items():
+        path = urls.tag_feed(slug)
+        yield t.page(path, "feeds/rss.xml", posts=posts, bodies=feed_bodies, tag=site.tags[slug], self_path=path,
+                     updated=feed_updated(posts, site))
+
+
+def small_pages(t: _Templates, site: Site, urls: Urls, listed: Iterable[str]) -> Iterator[Page | None]:
+    changed = {urls.post(p): last_change(p) for p in site.posts}
+    entries = [(path, changed.get(path)) for path in sorted(listed)]
+    yield t.page(urls.SITEMAP, "sitemap.xml", entries=entries)
+    yield t.page(urls.ROBOTS, "robots.txt")
+    yield t.page(urls.NOT_FOUND, "404.html", posts=site.posts[:5])
+    yield Page(Urls.output_file(urls.NOJEKYLL), b"")
+
+
+def static_files(site: Site, urls: Urls) -> Iterator[Page]:
+    static = site.config.templates_dir / "static"
+    for file in sorted(static.rglob("*")) if static.is_dir() else []:
+        if file.is_file() and not file.name.startswith("."):
+            yield Page(Urls.output_file(urls.STATIC + file.relative_to(static).as_posix()), file.read_bytes())
+
+
+def alias_pages(t: _Templates, site: Site, urls: Urls, taken: set[PurePosixPath]) -> Iterator[Page | None]:
+    for post in site.posts:
+        for alias in post.aliases:
+            try:
+                path = Urls.output_file(urls.alias(alias))
+            except UnsafePath:
+                t.problems.append(Problem(post.path, None, f"aliases: {alias!r} would be outside the site folder"))
+                continue
+            if path in taken:
+                t.problems.append(Problem(post.path, None, f"aliases: {alias!r} is already a page of the site", "choose another old URL or remove it"))
+                continue
+            taken.add(path)
+            yield t.page(urls.alias(alias), "redirect.html", post=post)
+
+
+def render(site: Site) -> list[Page]:
+    """Every file of the site, or ProblemsFound listing everything that stopped it."""
+    urls = Urls(site.config.base_url)
+    problems: list[Problem] = []
+    t = _Templates(make_environment(site, urls), site.config.templates_dir, problems)
+    md = markdown.make_markdown(site.config.allow_html)
+    site_feed, tag_feeds = feed_posts(site)
+    bodies, link_problems = render_bodies(site, urls, md, {p for posts in (site_feed, *tag_feeds.values()) for p in posts})
+    problems.extend(link_problems)
+
+    rendered: list[Page | None] = [
+        *post_pages(t, site, urls, bodies),
+        *list_pages(t, site, urls),
+        *archive_pages(t, site, urls),
+        *feed_pages(t, site, urls, bodies),
+    ]
+    html_pages = [p for p in rendered if p is not None and p.path.suffix == ".html"]
+    listed = {p.path.parent.as_posix() + "/" if p.path.parent.parts else "" for p in html_pages}
+    rendered += [*small_pages(t, site, urls, listed), *static_files(site, urls)]
+    pages = [p for p in rendered if p is not None]
+    pages += [p for p in alias_pages(t, site, urls, {p.path for p in pages}) if p is not None]
+    if problems:
+        raise ProblemsFound(problems)
+    return pages

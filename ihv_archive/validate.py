@@ -1,0 +1,63 @@
+"""Validate: the checks that need every post at once, and the choice of what is published.
+
+Drafts never reach the site; posts dated after `now` are held back until their date.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from .config import Config
+from .content import Post, Tag
+from .load import Loaded
+from .problems import Problem, ProblemsFound
+
+
+@dataclass(frozen=True)
+class Site:
+    config: Config
+    posts: tuple[Post, ...]  # published, newest first
+    tags: dict[str, Tag]
+    all_posts: tuple[Post, ...]  # drafts and scheduled posts too, to explain a link to one
+    now: datetime
+
+
+def newest_first(posts: list[Post] | tuple[Post, ...]) -> tuple[Post, ...]:
+    # Same-day posts keep a stable order (by path), so that rebuilds give the same bytes.
+    return tuple(sorted(posts, key=lambda p: (p.date, p.path), reverse=True))
+
+
+def is_published(post: Post, now: datetime, drafts: bool = False, future: bool = False) -> bool:
+    return (drafts or not post.draft) and (future or post.date <= now)
+
+
+def duplicate_slugs(posts: tuple[Post, ...]) -> list[Problem]:
+    """Two posts with the same slug in the same year would overwrite each other's page."""
+    by_url: dict[tuple[int, str], list[Post]] = defaultdict(list)
+    for post in posts:
+        by_url[(post.year, post.slug)].append(post)
+    problems = []
+    for (year, slug), same in by_url.items():
+        first, *others = sorted(same, key=lambda p: p.path)
+        for other in others:
+            problems.append(
+                Problem(
+                    other.path,
+                    None,
+                    f"slug '{slug}' in {year} is also used by {first.path}",
+                    "rename one file or give it a different slug:",
+                )
+            )
+    return problems
+
+
+def validate(
+    loaded: Loaded, config: Config, now: datetime, drafts: bool = False, future: bool = False
+) -> Site:
+    problems = list(loaded.problems) + duplicate_slugs(loaded.posts)
+    if problems:
+        raise ProblemsFound(problems)
+    published = [p for p in loaded.posts if is_published(p, now, drafts, future)]
+    return Site(config, newest_first(published), loaded.tags, loaded.posts, now)

@@ -1,0 +1,77 @@
+"""Write: the ONLY writer of the output folder.
+
+The whole site is written into a fresh folder beside the output folder and swapped into
+place only when every file is written, so a failed or killed build never leaves a
+half-written site, and files of deleted posts never survive a build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from .problems import Problem, ProblemsFound, display_path
+from .render import Page
+
+
+def refuse_unsafe_out_dir(out_dir: Path, protected: Iterable[Path]) -> None:
+    """The output folder is replaced whole: never let it be the project or hold its sources."""
+    out = out_dir.resolve()
+    for path in protected:
+        if path.resolve() == out or path.resolve().is_relative_to(out):
+            raise ProblemsFound(
+                [Problem(display_path(out_dir), None, f"cannot be the output folder: it holds {display_path(path)}",
+                         "choose an empty folder or the default site/")]
+            )
+
+
+def recover(out_dir: Path) -> None:
+    """Clear what a killed build left beside the output folder; if it was killed between the
+    two renames of the swap, the previous site is put back first."""
+    leftovers = sorted(out_dir.parent.glob(f".{out_dir.name}.old-*"))
+    if not out_dir.exists() and leftovers:
+        leftovers.pop().rename(out_dir)
+    for leftover in [*leftovers, *out_dir.parent.glob(f".{out_dir.name}.new-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def write_site(pages: Iterable[Page], out_dir: Path) -> int:
+    """Write every page into out_dir, replacing what was there; returns the number of files."""
+    out_dir = out_dir.absolute()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    recover(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    count = 0
+    try:
+        for page in pages:
+            target = staging.joinpath(*page.path.parts)
+            if not target.resolve().is_relative_to(staging.resolve()):  # urls.output_file already refuses these
+                raise ValueError(f"refusing to write outside the site folder: {page.path}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(page.content)
+            count += 1
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; a web server must read it
+        swap_into_place(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return count
+
+
+def swap_into_place(staging: Path, out_dir: Path) -> None:
+    """Two renames: the old site steps aside, the new one takes its name, the old one goes."""
+    if not out_dir.exists():
+        staging.rename(out_dir)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    retired.rmdir()
+    out_dir.rename(retired)
+    try:
+        staging.rename(out_dir)
+    except BaseException:
+        retired.rename(out_dir)  # put the old site back
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
