@@ -114,12 +114,13 @@ def split_front_matter(text: str) -> tuple[str, int, str, int] | str:
     closing = boundary.search(text, opening.end())
     if closing is None:
         return "front matter is not closed: add a line of three dashes (---) after it"
+    yaml_start = opening.end() + 1 if text[opening.end() : opening.end() + 1] == "\n" else opening.end()
     body_start = closing.end()
     while body_start < len(text) and text[body_start] == "\n":  # blank lines after the closing ---
         body_start += 1
     return (
-        text[opening.end() : closing.start()],
-        _line_of(text, opening.end()),
+        text[yaml_start : closing.start()],
+        _line_of(text, yaml_start),
         text[body_start:],
         _line_of(text, body_start),
     )

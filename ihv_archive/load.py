@@ -6,7 +6,7 @@ Nothing here decides what gets published; it only turns files into Posts and pro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .config import Config
 from .content import Post, Tag, from_file, parse_tags
@@ -18,6 +18,7 @@ class Loaded:
     posts: tuple[Post, ...]
     tags: dict[str, Tag]
     problems: tuple[Problem, ...]
+    unreadable: frozenset[PurePosixPath] = frozenset()  # post files with problems, below content/posts
 
 
 def is_post_file(path: Path) -> bool:
@@ -62,10 +63,12 @@ def load(config: Config) -> Loaded:
         problems.append(Problem(display_path(config.posts_dir), None, "posts folder not found", "create content/posts/"))
         return Loaded((), tags, tuple(problems))
     posts: list[Post] = []
+    unreadable = set()
     for file in post_files(config.posts_dir):
         result = load_post(file, config, tags)
         if isinstance(result, Post):
             posts.append(result)
         else:
             problems.extend(result)
-    return Loaded(tuple(posts), tags, tuple(problems))
+            unreadable.add(PurePosixPath(file.relative_to(config.posts_dir).as_posix()))
+    return Loaded(tuple(posts), tags, tuple(problems), frozenset(unreadable))

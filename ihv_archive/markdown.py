@@ -25,12 +25,22 @@ ABSOLUTE_BASE = "absolute_base"  # env key: when set, footnote links are made ab
 
 
 def make_markdown(allow_html: bool = False) -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": allow_html, "linkify": True})
+    md = MarkdownIt("commonmark", {"html": allow_html, "linkify": True, "xhtmlOut": False})
     md.enable(["table", "strikethrough", "linkify"])
     md.use(footnote_plugin)
     md.use(anchors_plugin, min_level=2, max_level=4)
     md.use(absolute_footnote_links)
+    md.use(headed_footnotes)
     return md
+
+
+def headed_footnotes(md: MarkdownIt) -> None:
+    """Give the footnotes section a heading, so that it is a named region for screen readers."""
+
+    def rule(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        return '<section class="footnotes">\n<h2 class="footnotes-heading">Notes</h2>\n<ol class="footnotes-list">\n'
+
+    md.add_render_rule("footnote_block_open", rule)
 
 
 def absolute_footnote_links(md: MarkdownIt) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from .config import Config
 from .load import load
+from .problems import ProblemsFound
 from .render import Page, render
 from .validate import Site, validate
 from .write import refuse_unsafe_out_dir, write_site
@@ -25,7 +26,10 @@ def now_in(config: Config) -> datetime:
 def check(config: Config, now: datetime | None = None) -> tuple[Site, list[Page]]:
     """Everything a build does except writing: raises ProblemsFound listing every problem."""
     site = validate(load(config), config, now or now_in(config))
-    return site, render(site)
+    pages, problems = render(site)
+    if site.problems or problems:
+        raise ProblemsFound([*site.problems, *problems])
+    return site, pages
 
 
 def build(config: Config, now: datetime | None = None) -> BuildResult:

@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from . import markdown
 from .content import Post
-from .problems import Problem, ProblemsFound, display_path
+from .problems import Problem, display_path
 from .urls import UnsafePath, Urls
 from .validate import Site
 
@@ -132,7 +132,9 @@ def page_link_rewriter(post: Post, site: Site, urls: Urls, problems: list[Proble
             target_file = PurePosixPath(posixpath.normpath((post.rel_path.parent / unquote(parts.path)).as_posix()))
             target = by_file.get(target_file)
             where = post.body_line + line if line is not None else None
-            if target is None:
+            if target is None and target_file in site.unreadable:
+                pass  # that file's own problems are reported; don't also call it missing
+            elif target is None:
                 problems.append(
                     Problem(post.path, where, f"links to '{href}', but content/posts/{target_file} does not exist",
                             "check the file name, or link to the post's web address instead")
@@ -330,8 +332,9 @@ def alias_pages(t: _Templates, site: Site, urls: Urls, taken: set[PurePosixPath]
             yield t.page(urls.alias(alias), "redirect.html", post=post)
 
 
-def render(site: Site) -> list[Page]:
-    """Every file of the site, or ProblemsFound listing everything that stopped it."""
+def render(site: Site) -> tuple[list[Page], list[Problem]]:
+    """Every file of the site, and the problems found while rendering (broken links between
+    posts, aliases that clash, template mistakes). Pages are only to be written if there are none."""
     urls = Urls(site.config.base_url)
     problems: list[Problem] = []
     t = _Templates(make_environment(site, urls), site.config.templates_dir, problems)
@@ -351,6 +354,4 @@ def render(site: Site) -> list[Page]:
     rendered += [*small_pages(t, site, urls, listed), *static_files(site, urls)]
     pages = [p for p in rendered if p is not None]
     pages += [p for p in alias_pages(t, site, urls, {p.path for p in pages}) if p is not None]
-    if problems:
-        raise ProblemsFound(problems)
-    return pages
+    return pages, problems

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePosixPath
 
 from .config import Config
 from .content import Post, Tag
 from .load import Loaded
-from .problems import Problem, ProblemsFound
+from .problems import Problem
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Site:
     tags: dict[str, Tag]
     all_posts: tuple[Post, ...]  # drafts and scheduled posts too, to explain a link to one
     now: datetime
+    problems: tuple[Problem, ...] = ()  # found so far; rendering goes on to find the rest
+    unreadable: frozenset[PurePosixPath] = frozenset()  # post files whose problems are reported
 
 
 def newest_first(posts: list[Post] | tuple[Post, ...]) -> tuple[Post, ...]:
@@ -56,8 +59,6 @@ def duplicate_slugs(posts: tuple[Post, ...]) -> list[Problem]:
 def validate(
     loaded: Loaded, config: Config, now: datetime, drafts: bool = False, future: bool = False
 ) -> Site:
-    problems = list(loaded.problems) + duplicate_slugs(loaded.posts)
-    if problems:
-        raise ProblemsFound(problems)
+    problems = (*loaded.problems, *duplicate_slugs(loaded.posts))
     published = [p for p in loaded.posts if is_published(p, now, drafts, future)]
-    return Site(config, newest_first(published), loaded.tags, loaded.posts, now)
+    return Site(config, newest_first(published), loaded.tags, loaded.posts, now, problems, loaded.unreadable)
