@@ -1,0 +1,93 @@
+"""Shared helpers: a copy of the fixture archive to build, and a reader's-eye link checker."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+
+from ihv_archive.cli import main
+
+PROJECT = Path(__file__).resolve().parent.parent
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "archive"
+BASE_URL = "https://example.github.io/news-archive/"
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    """A writable copy of the fixture archive, with the project's real templates."""
+    root = tmp_path / "archive"
+    shutil.copytree(FIXTURE, root)
+    shutil.copytree(PROJECT / "templates", root / "templates")
+    return root
+
+
+def run(root: Path, *args: str) -> int:
+    return main(["--root", str(root), *args])
+
+
+@pytest.fixture
+def built(archive: Path) -> Path:
+    """The fixture archive built into <archive>/site; returns the site folder."""
+    assert run(archive, "build") == 0
+    return archive / "site"
+
+
+def html_files(site: Path) -> Iterator[Path]:
+    yield from sorted(site.rglob("*.html"))
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def page_url(site: Path, file: Path, base_url: str = BASE_URL) -> str:
+    """The URL a reader's browser shows for a built file."""
+    rel = file.relative_to(site).as_posix()
+    return base_url + (rel[: -len("index.html")] if rel.endswith("index.html") else rel)
+
+
+def file_for(site: Path, url: str, base_url: str = BASE_URL) -> Path | None:
+    """The file GitHub Pages would serve for an absolute URL on our site, or None."""
+    if not url.startswith(base_url):
+        return None
+    rel = unquote(urlsplit(url).path)[len(urlsplit(base_url).path) :]
+    target = site / rel
+    if rel == "" or rel.endswith("/"):
+        target = target / "index.html"
+    return target if target.is_file() else None
+
+
+def links_of(page: BeautifulSoup) -> Iterator[str]:
+    for tag, attr in (("a", "href"), ("link", "href"), ("img", "src"), ("script", "src")):
+        for element in page.find_all(tag):
+            if element.get(attr):
+                yield element[attr]
+
+
+def broken_links(site: Path, base_url: str = BASE_URL) -> list[str]:
+    """Every internal link or asset, on every page, that a reader could not follow."""
+    broken = []
+    host = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
+    for file in html_files(site):
+        here = page_url(site, file, base_url)
+        for link in links_of(soup(file)):
+            url = urljoin(here, link)
+            if not url.startswith(host):
+                continue  # another site
+            target = file_for(site, url.split("#")[0], base_url)
+            if target is None:
+                broken.append(f"{file.relative_to(site)}: {link}")
+                continue
+            fragment = urlsplit(url).fragment
+            if fragment and target.suffix == ".html" and soup(target).find(id=unquote(fragment)) is None:
+                broken.append(f"{file.relative_to(site)}: {link} (no id {fragment!r})")
+    return broken
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
