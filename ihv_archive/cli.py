@@ -27,6 +27,11 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, help="output folder (default: site/)")
 
     commands.add_parser("check", help="check all content without writing anything")
+
+    i = commands.add_parser("import", help="turn the scraped listings in sources/ into posts in content/")
+    i.add_argument("manifest", nargs="?", type=Path, default=Path("sources/manifest.toml"))
+    i.add_argument("--content", type=Path, default=Path("content"), help="content folder (default: content/)")
+    i.add_argument("--force", action="store_true", help="overwrite posts edited since they were imported")
     return top
 
 
@@ -50,6 +55,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "check":
             site, pages = check(load_config(args.root))
             print(f"No problems: {len(site.posts)} posts would build {len(pages)} files.")
+        elif args.command == "import":
+            # The importer is separate from the builder: loaded only for this command.
+            from .importer.manifest import ImportFailed
+            from .importer.run import run_import
+
+            try:
+                run_import(args.root / args.manifest, args.root / args.content, force=args.force)
+            except ImportFailed as failed:
+                for message in failed.messages:
+                    print(message, file=sys.stderr)
+                print("Nothing was written.", file=sys.stderr)
+                return 1
     except ProblemsFound as problems:
         return report(problems)
     except KeyboardInterrupt:
