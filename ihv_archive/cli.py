@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .importer.run import run_import
 
             try:
-                run_import(args.root / args.manifest, args.root / args.content, force=args.force)
+                run_import(args.root / args.manifest, args.root / args.content, args.root, force=args.force)
             except ImportFailed as failed:
                 for message in failed.messages:
                     print(message, file=sys.stderr)

@@ -128,6 +128,19 @@ def resolve_today(text: str, window: Window) -> tuple[date, str] | None:
     return None
 
 
+def latest_possible(openings: dict[int, str], texts: dict[int, str], events: tuple[Event, ...]) -> date:
+    """The newest date any post can have: the end of the latest year named in a post's
+    opening lines (not its body, which may name a target: "by 2032"), or of the latest
+    event a post mentions. Taken from the sources, not the clock, so that importing the
+    same sources next year gives the same posts."""
+    years = [int(y) for text in openings.values() for y in YEAR.findall(text)]
+    ceiling = date(max(years), 12, 31) if years else FLOOR
+    for event in events:
+        if event.after and any(event.pattern.search(t) for t in texts.values()):
+            ceiling = max(ceiling, date(event.after.year, 12, 31))
+    return ceiling
+
+
 def propagate(windows: dict[int, Window], newer_than: dict[int, set[int]]) -> None:
     """Listing order: a post is no newer than any post above it, no older than any below."""
     changed = True
@@ -182,7 +195,6 @@ def date_posts(
     texts: dict[int, str],
     listings: list[list[int]],
     events: tuple[Event, ...],
-    titles: dict[int, str],
 ) -> dict[int, Dated]:
     """Dates for posts (keyed by any id), given each listing as post ids, newest first."""
     newer_than: dict[int, set[int]] = defaultdict(set)
@@ -190,8 +202,7 @@ def date_posts(
         for newer, older in zip(listing, listing[1:], strict=False):
             if newer != older:
                 newer_than[newer].add(older)
-    stated = [s[0] for o in openings.values() if (s := stated_date(o))]
-    ceiling = max(stated, default=date.today())
+    ceiling = latest_possible(openings, texts, events)
     windows = {n: text_window(openings[n], texts[n], events, ceiling) for n in openings}
     propagate(windows, newer_than)
     for n, window in windows.items():
@@ -228,14 +239,8 @@ def date_posts(
         if window.exact:
             basis = f"Stated: {window.reasons[0]}."
         else:
-            neighbours = sorted(older_than[n] | newer_than.get(n, set()))
-            around = "; ".join(f"{titles[m]!r}" for m in neighbours[:2])
             evidence = "; ".join(window.reasons) or "no date in the text"
-            basis = (
-                f"Estimated: {evidence}; listing order puts it {_span(window)}"
-                + (f" (next to {around})" if around else "")
-                + "."
-            )
+            basis = f"Estimated: {evidence}; with the posts around it in the listing, {_span(window)}."
         dated[n] = Dated(when, precision, basis)
     return dated
 

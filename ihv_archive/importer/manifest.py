@@ -35,7 +35,7 @@ _OPTIONAL = {"single_article": bool, "split_before": list, "join_at": list}
 
 def _shown(path: Path, root: Path) -> str:
     try:
-        return path.relative_to(root).as_posix()
+        return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 

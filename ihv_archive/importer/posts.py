@@ -74,7 +74,7 @@ def make_posts(articles: list[Article], rules: Rules) -> list[Post]:
     openings = {n: "\n".join(l.plain for l in body_lines(g[0], rules)[:OPENING_LINES]) for n, g in enumerate(groups)}
     texts = {n: g[0].text for n, g in enumerate(groups)}
     titles = {n: title_of(g[0], rules) for n, g in enumerate(groups)}
-    dated = date_posts(openings, texts, list(listings.values()), rules.events, titles)
+    dated = date_posts(openings, texts, list(listings.values()), rules.events)
 
     posts: list[Post] = []
     taken: set[tuple[int, str]] = set()

@@ -34,6 +34,7 @@ class Rules:
     continuations: tuple[re.Pattern[str], ...]
     heading_max_words: int
     calls_to_action: re.Pattern[str]
+    lead_in: re.Pattern[str]
     speech: re.Pattern[str]
     tags: tuple[TagRule, ...]
     events: tuple[Event, ...]
@@ -54,6 +55,7 @@ def load_rules(rules_file: Path = HERE / "rules.toml", events_file: Path = HERE 
         continuations=_compile(segment["continuations"]),
         heading_max_words=markdown["heading_max_words"],
         calls_to_action=re.compile(markdown["calls_to_action"]),
+        lead_in=re.compile(markdown["lead_in"]),
         speech=re.compile(markdown["speech"]),
         tags=tuple(
             TagRule(tag, tuple(re.compile(re.escape(k), re.IGNORECASE) for k in rule["keywords"]), rule.get("min", 1))

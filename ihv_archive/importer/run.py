@@ -138,9 +138,11 @@ def report(sources: list[Source], posts: list[Post], debris: dict[str, list[int]
     return lines
 
 
-def run_import(manifest: Path, content_dir: Path, force: bool = False, say: Callable[[str], None] = print) -> list[Post]:
-    root = Path.cwd()
-    sources = load_manifest(manifest, root)
+def run_import(
+    manifest: Path, content_dir: Path, root: Path, force: bool = False, say: Callable[[str], None] = print
+) -> list[Post]:
+    """Import; provenance paths are recorded relative to the project folder, root."""
+    sources = load_manifest(manifest, root.resolve())
     rules = load_rules()
     check_vocabulary(content_dir, sources, rules)
     articles, debris = read_articles(sources, rules)

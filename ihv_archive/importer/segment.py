@@ -93,17 +93,23 @@ def shared_edges(listings: dict[str, list[Line]]) -> dict[str, set[int]]:
     return edges
 
 
-def starts_article(line: Line, before: Line, source: Source, rules: Rules, edges: set[int]) -> bool:
-    """Does a new article start at this line? `before` is the content line above it."""
+def starts_article(line: Line, before: Line, source: Source, rules: Rules, edges: set[int]) -> str:
+    """Why a new article starts at this line ("" if it does not). `before` is the line above."""
     if line.number in source.join_at:
-        return False
+        return ""
     if line.number in source.split_before:
-        return True
+        return "manifest"
     if source.single_article or LIST_ITEM.match(line.text) or line.text.startswith("    "):
-        return False
-    if line.number in edges or matches(rules.openers, line.plain) or matches(rules.enders, before.plain):
-        return True
-    return line.after_spacer and not matches(rules.continuations, line.plain)
+        return ""
+    if line.number in edges:
+        return "shared"
+    if matches(rules.openers, line.plain):
+        return "opener"
+    if matches(rules.enders, before.plain):
+        return "ender"
+    if line.after_spacer and not matches(rules.continuations, line.plain):
+        return "spacer"
+    return ""
 
 
 def is_title_line(text: str) -> bool:
@@ -121,10 +127,10 @@ def is_title_line(text: str) -> bool:
 def segment(source: Source, lines: list[Line], rules: Rules, edges: set[int]) -> list[Article]:
     groups: list[list[Line]] = []
     for i, line in enumerate(lines):
-        starts = i == 0 or starts_article(line, lines[i - 1], source, rules, edges)
-        # A lone title line belongs to the article below it, whose lede may match an opener.
+        why = "first" if i == 0 else starts_article(line, lines[i - 1], source, rules, edges)
+        # A lone title line belongs to the article below it, whose lede matches an opener.
         lone_title = len(groups) > 0 and len(groups[-1]) == 1 and is_title_line(groups[-1][0].text)
-        if starts and not (lone_title and line.number not in source.split_before):
+        if why and not (why == "opener" and lone_title):
             groups.append([])
         groups[-1].append(line)
     return [Article(source, index, tuple(group)) for index, group in enumerate(groups)]

@@ -75,7 +75,8 @@ def has_title_line(article: Article, rules: Rules) -> bool:
         len(article.lines) > 1
         and is_title_line(first)
         and not matches(rules.openers, plain(first))
-        and len(plain(article.lines[1].text)) > len(plain(first))
+        # a sentence ending in a full stop is a title only if more text follows it
+        and (not plain(first).endswith(".") or len(plain(article.lines[1].text)) > len(plain(first)))
     )
 
 

@@ -77,8 +77,9 @@ def is_heading(text: str, after: str | None, rules: Rules) -> bool:
         and not text.endswith((".", "!", ";", "”", "’"))
         and not NOT_A_HEADING.match(text)
         and not rules.calls_to_action.match(text)
+        and not rules.lead_in.search(text)
         and not rules.speech.search(text)
-    ) or (after is not None and text.endswith("?") and len(words) <= rules.heading_max_words and not after.endswith("?"))
+    ) or (after is not None and text.endswith("?") and len(words) <= 35 and not after.endswith("?"))  # an interview's questions
 
 
 def split_footnotes(lines: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -130,7 +131,11 @@ def blocks(lines: list[str], rules: Rules) -> list[Block]:
             result.append(Block("heading", text.rstrip(":")))
         else:
             result.append(Block("paragraph", text))
-    return result
+    # A heading with nothing under it (the link it labelled was lost) stays a paragraph.
+    return [
+        Block("paragraph", b.text) if b.kind == "heading" and (i + 1 == len(result) or result[i + 1].kind == "heading") else b
+        for i, b in enumerate(result)
+    ]
 
 
 def render(blocks_: list[Block], footnotes: dict[str, str]) -> str:

@@ -1,0 +1,152 @@
+"""The importer on the real sources: the five scraped iHV listings in sources/ihv/."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import frontmatter
+import pytest
+
+from ihv_archive.cli import main
+from ihv_archive.importer.manifest import load_manifest
+from ihv_archive.importer.rules import load_rules
+from ihv_archive.importer.run import read_articles
+
+from .conftest import PROJECT
+
+# Where each article starts, read by a person from the sources (line numbers, 1-based).
+HAND_SEGMENTATION = {
+    "000": [1, 34, 83, 137, 153, 175, 212, 243, 258, 278],
+    "001": [1, 46, 86, 130, 182, 196, 216, 240],
+    "002": [1, 45, 67, 89, 133, 168, 199, 225, 262, 288],
+    "003": [1, 55, 79, 104, 118, 140, 152, 165],
+    "004": [3],
+}
+DEBRIS = {"000": [], "001": [180], "002": [166], "003": [102], "004": [1, 67, 70, 72, 74, 76, 78, 80, 82, 84]}
+# The same article in two listings: (listing, first line) pairs.
+DUPLICATES = [{("000", 83), ("003", 1)}, {("001", 86), ("002", 89)}]
+
+
+def words(text: str) -> str:
+    """Text reduced to its words, so that Markdown syntax and escapes do not matter."""
+    return " ".join(re.findall(r"[^\W_]+", text.replace("\u00a0", " ")))
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project, with the five sources imported into a fresh content folder."""
+    root = tmp_path_factory.mktemp("project")
+    for name in ("sources", "templates", "site.toml"):
+        (shutil.copytree if name != "site.toml" else shutil.copy)(PROJECT / name, root / name)
+    (root / "content/posts").mkdir(parents=True)
+    shutil.copy(PROJECT / "content/tags.toml", root / "content/tags.toml")
+    assert main(["--root", str(root), "import"]) == 0
+    return root
+
+
+def posts_of(root: Path) -> dict[Path, frontmatter.Post]:
+    return {p: frontmatter.load(p) for p in sorted((root / "content/posts").rglob("*.md"))}
+
+
+def test_every_article_boundary_matches_the_hand_segmentation() -> None:
+    sources = load_manifest(PROJECT / "sources/manifest.toml", PROJECT)
+    articles, debris = read_articles(sources, load_rules())
+    starts: dict[str, list[int]] = defaultdict(list)
+    for article in articles:
+        starts[Path(article.source.file).name[:3]].append(article.first)
+    assert dict(starts) == HAND_SEGMENTATION
+    assert {Path(file).name[:3]: lines for file, lines in debris.items()} == DEBRIS
+
+
+def test_duplicates_are_merged_into_one_post_with_both_sources(imported: Path) -> None:
+    posts = posts_of(imported)
+    assert len(posts) == sum(map(len, HAND_SEGMENTATION.values())) - len(DUPLICATES)
+    provenance = [
+        {(Path(s["file"]).name[:3], int(s["lines"].split("-")[0])) for s in post["sources"]} for post in posts.values()
+    ]
+    for pair in DUPLICATES:
+        assert pair in provenance
+    merged = next(p for p in posts.values() if len(p["sources"]) == 2 and "Working Together" in p.content)
+    assert set(merged["tags"]) >= {"safeguarding", "policy"}  # both listings' tags
+
+
+def test_no_source_line_is_lost_and_no_debris_is_kept(imported: Path) -> None:
+    posts = posts_of(imported)
+    text_of = {p: words(post["title"] + "\n" + post.content) for p, post in posts.items()}
+    owners: dict[tuple[str, int], list[Path]] = defaultdict(list)
+    for path, post in posts.items():
+        for source in post["sources"]:
+            first, last = map(int, source["lines"].split("-"))
+            for number in range(first, last + 1):
+                owners[(source["file"], number)].append(path)
+    for source in load_manifest(PROJECT / "sources/manifest.toml", PROJECT):
+        debris = set(DEBRIS[Path(source.file).name[:3]])
+        for number, line in enumerate(source.lines, 1):
+            if not words(line):
+                continue
+            if number in debris:
+                assert not owners[(source.file, number)], f"{source.file}:{number} is debris"
+                assert all(words(line) not in t for t in text_of.values()), f"debris kept: {line!r}"
+                continue
+            assert len(owners[(source.file, number)]) == 1, f"{source.file}:{number} is in {owners[(source.file, number)]}"
+            (owner,) = owners[(source.file, number)]
+            assert words(line) in text_of[owner], f"{source.file}:{number} lost: {line[:80]!r}"
+
+
+def test_imported_archive_builds_with_no_errors(imported: Path) -> None:
+    assert main(["--root", str(imported), "build", "--out", str(imported / "site")]) == 0
+    assert len(list((imported / "site/posts").rglob("index.html"))) == len(posts_of(imported))
+
+
+def test_dates_a_person_can_check_in_the_text(imported: Path) -> None:
+    by_start = {
+        (Path(s["file"]).name[:3], int(s["lines"].split("-")[0])): post
+        for post in posts_of(imported).values()
+        for s in post["sources"]
+    }
+    expected = {
+        ("000", 1): (date(2024, 4, 26), "day"),  # "Date: 26 April 2024"
+        ("000", 83): (date(2023, 12, 15), "day"),  # "On Friday 15 December" + 2023 in the text
+        ("000", 175): (date(2022, 11, 9), "day"),  # "On Wednesday 9 November": a Wednesday in 2022
+        ("001", 1): (date(2024, 6, 10), "month"),  # "this week (10-16 June 2024)"
+        ("001", 196): (date(2021, 1, 19), "day"),  # "Tuesday 19 January 2021"
+        ("002", 1): (date(2023, 5, 2), "day"),  # "Today's theme, Tuesday 2 May" + 2023
+        ("003", 152): (date(2020, 3, 18), "day"),  # "published today 18 March", between 2020 neighbours
+    }
+    for key, (when, precision) in expected.items():
+        post = by_start[key]
+        assert (post["date"], post["date_precision"]) == (when, precision), key
+    assert by_start[("003", 118)]["date"] >= date(2020, 3, 23)  # after the "Stay at Home" announcement
+
+
+def test_dates_never_contradict_listing_order(imported: Path) -> None:
+    position: dict[str, list[tuple[int, date]]] = defaultdict(list)
+    for post in posts_of(imported).values():
+        for source in post["sources"]:
+            position[source["file"]].append((int(source["lines"].split("-")[0]), post["date"]))
+    for file, entries in position.items():
+        dates = [when for _, when in sorted(entries)]
+        assert dates == sorted(dates, reverse=True), file
+
+
+def test_every_post_is_complete_and_honest(imported: Path) -> None:
+    for path, post in posts_of(imported).items():
+        assert 0 < len(post["title"]) and not post["title"].endswith((" the", " of", " and", " to"))
+        assert 0 < len(post["summary"]) <= 300
+        assert post["date_precision"] in ("day", "month", "year")
+        assert post["date_basis"].startswith(("Stated:", "Estimated:"))
+        assert (post["date_precision"] == "day") == post["date_basis"].startswith("Stated:")
+        assert post["tags"][0] in {"safeguarding", "first-1001-days", "perinatal-infant-mental-health", "policy"}
+        assert path.parent.name == str(post["date"].year)
+        assert "Skip to content" not in post.content and "cookie" not in post.content.lower()
+
+
+def test_a_second_run_changes_nothing(imported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = {p: p.read_bytes() for p in posts_of(imported)}
+    assert main(["--root", str(imported), "import"]) == 0
+    assert f"{len(before)} posts: {len(before)} unchanged" in capsys.readouterr().out
+    assert {p: p.read_bytes() for p in posts_of(imported)} == before

@@ -1,0 +1,332 @@
+"""Importer steps on small fixtures: split, debris, Markdown, titles, dates, tags, dedupe,
+provenance, idempotence, edit protection and bad input."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import frontmatter
+import pytest
+
+from ihv_archive.cli import main
+from ihv_archive.importer.dates import date_posts
+from ihv_archive.importer.manifest import Source
+from ihv_archive.importer.posts import content_hash, is_unedited, merge_duplicates, tags_for
+from ihv_archive.importer.rules import load_rules
+from ihv_archive.importer.segment import Article, Line, content_lines, segment, shared_edges
+from ihv_archive.importer.titles import body_lines, headline, slugify, summary_of, title_of
+from ihv_archive.importer.to_markdown import to_markdown
+
+from .conftest import PROJECT
+
+RULES = load_rules()
+NBSP = "\u00a0"
+
+
+def source(text: str, **extra: object) -> Source:
+    fields = {"file": "sources/x.txt", "listing": "X", "tag": "policy", "site": "ihv.org.uk",
+              "single_article": False, "split_before": (), "join_at": ()}
+    fields.update(extra)
+    return Source(lines=tuple(text.split("\n")), **fields)  # type: ignore[arg-type]
+
+
+def articles(text: str, **extra: object) -> list[Article]:
+    src = source(text, **extra)
+    lines, _ = content_lines(src, RULES)
+    return segment(src, lines, RULES, set())
+
+
+def starts(text: str, **extra: object) -> list[int]:
+    return [a.first for a in articles(text, **extra)]
+
+
+def article(text: str) -> Article:
+    (only,) = articles(text, single_article=True)
+    return only
+
+
+# --- splitting ------------------------------------------------------------------------
+
+def test_a_spacer_line_separates_articles_unless_the_text_carries_on() -> None:
+    assert starts(f"First article.\n\n{NBSP}\n\nSecond article.") == [1, 5]
+    assert starts(f"First article.\n\n{NBSP}\n\nIn addition, more of the first.") == [1]
+    assert starts(f"First article.\n\n{NBSP}\n\nWhat did the report find?") == [1]
+
+
+def test_openers_enders_and_debris_start_articles() -> None:
+    text = (
+        "An article about one thing.\n\nThe full report is available here:\n\n"
+        "Another article about something else. It has two sentences.\n\nToday, the iHV published a third.\n\n"
+        "button small_200\n\nA fourth, after debris."
+    )
+    assert starts(text) == [1, 5, 7, 11]
+
+
+def test_list_items_never_start_an_article() -> None:
+    assert starts(f"Intro:\n\n{NBSP}\n\n  • Today, an item\n  • another") == [1]
+
+
+def test_a_lone_title_line_belongs_to_the_article_below() -> None:
+    assert starts("First article ends here.\n\n#Hashtag\n\nA Short Title\n\nToday, the lede of the titled article.") == [1, 5]
+
+
+def test_editors_can_pin_boundaries_in_the_manifest() -> None:
+    text = "One. More of one.\n\nTwo. More of two.\n\nToday, three."
+    assert starts(text, split_before=(3,)) == [1, 3, 5]
+    assert starts(text, join_at=(5,)) == [1]
+
+
+def test_a_single_article_page_is_one_article_without_its_debris() -> None:
+    src = source(f"Skip to content\n\nTitle of page\n\nBody.\n\n{NBSP}\n\nToday, more.\n\nCookies on Site", single_article=True)
+    lines, debris = content_lines(src, RULES)
+    assert [a.first for a in segment(src, lines, RULES, set())] == [3]
+    assert debris == [1, 11]
+
+
+def test_text_shared_by_two_listings_marks_article_edges() -> None:
+    shared = "\n\n".join(f"Shared line {n}." for n in range(5))
+    a = source(f"Article A ends.\n\n{shared}\n\nArticle C.", file="a.txt")
+    b = source(f"{shared}\n\nArticle D.", file="b.txt")
+    listings = {s.file: content_lines(s, RULES)[0] for s in (a, b)}
+    edges = shared_edges(listings)
+    assert edges == {"a.txt": {3, 13}, "b.txt": {1, 11}}
+    assert [x.first for x in segment(a, listings["a.txt"], RULES, edges["a.txt"])] == [1, 3, 13]
+
+
+# --- Markdown -------------------------------------------------------------------------
+
+def test_lists_nested_and_numbered() -> None:
+    md = to_markdown(list(article(
+        "Intro.\n\n  • one\n    • one-a\n  • two\n\n1.An ambitious strategy\n\n  • under it\n\n2. Invest more\n\n"
+        "  1. first\n  2. second"
+    ).lines), RULES)
+    assert "- one\n  - one-a\n- two" in md
+    assert "1. An ambitious strategy\n   - under it\n2. Invest more" in md
+    assert "1. first\n2. second" in md
+
+
+def test_list_item_continuation_lines_stay_in_their_item() -> None:
+    md = to_markdown(list(article("  • Health and wellbeing boards\n    This draft guidance sets out…\n  • Next").lines), RULES)
+    assert md.startswith("- Health and wellbeing boards\\\n  This draft guidance sets out…\n- Next")
+
+
+def test_headings_speech_and_quotes() -> None:
+    md = to_markdown(list(article(
+        "Funding:\n\nThe DfE is investing £7 million.\n\nAlison Morton, CEO, said:\n\n“First quoted paragraph.\n\n"
+        "“Second quoted paragraph.”\n\nBack to the reporter.\n\nJoin the meeting\n\nPlease note the time."
+    ).lines), RULES)
+    assert "## Funding\n\nThe DfE is investing £7 million." in md
+    assert "said:\n\n> “First quoted paragraph.\n>\n> “Second quoted paragraph.”\n\nBack to the reporter." in md
+    assert "\nJoin the meeting\n" in md  # a link label, not a heading
+
+
+def test_urls_footnotes_and_escaping() -> None:
+    md = to_markdown(list(article(
+        "See https://ihv.org.uk/ParentingCOVID19. Research[1] shows *this* and [2].\n\n2022. A year.\n\n"
+        "#StepUpForChildren\n\n[1] Bauer, A. (2014). Costs.\n[2] Miles, A. (2018). A Crying Shame"
+    ).lines), RULES)
+    assert "<https://ihv.org.uk/ParentingCOVID19>." in md
+    assert "Research[^1] shows \\*this\\* and [^2]." in md
+    assert "\n2022\\. A year." in md and "\n\\#StepUpForChildren" in md
+    assert "[^1]: Bauer, A. (2014). Costs.\n[^2]: Miles, A. (2018). A Crying Shame" in md
+
+
+def test_non_breaking_spaces_become_plain_spaces_and_typography_is_kept() -> None:
+    md = to_markdown(list(article(f"The{NBSP}HWBs\u202fguidance – “£6.48 million” isn’t enough.").lines), RULES)
+    assert md == "The HWBs guidance – “£6.48 million” isn’t enough.\n"
+
+
+# --- titles and summaries -------------------------------------------------------------
+
+def test_an_own_title_line_is_the_title_and_not_repeated_in_the_body() -> None:
+    a = article("New joining link for Working Together 2023 Summit\n\nNHS Safeguarding apologises for the technical problems.")
+    assert title_of(a, RULES) == "New joining link for Working Together 2023 Summit"
+    assert summary_of(a, RULES) == "NHS Safeguarding apologises for the technical problems."
+
+
+@pytest.mark.parametrize(
+    ("lede", "expected"),
+    [
+        ("Today, MBRRACE-UK published their latest Confidential Enquiry: MBRRACE-UK Saving Lives Improving Mothers’ Care.",
+         "MBRRACE-UK published their latest Confidential Enquiry"),
+        ("On Friday 15 December, the Department for Education (DfE) published its guidance.",
+         "The Department for Education published its guidance"),
+        ("iHV has a committed and highly regarded team, with professional expertise in numerous public health priority topics.",
+         "iHV has a committed and highly regarded team, with professional expertise"),
+    ],
+)
+def test_headlines_from_the_lede(lede: str, expected: str) -> None:
+    assert headline(lede) == expected
+
+
+def test_headlines_are_short_and_never_cut_mid_word() -> None:
+    long = "The charities are calling on national and local decision makers to give urgent attention to the needs of babies " * 2
+    title = headline(long)
+    assert len(title) <= 90 and long.startswith(title) and long[len(title)] in " ,"
+
+
+def test_slugs() -> None:
+    assert slugify("Babies’ “Manifesto” & £1bn: what’s next?") == "babies-manifesto-1bn-whats-next"
+    assert len(slugify("word " * 40)) <= 60
+
+
+# --- dates ----------------------------------------------------------------------------
+
+def dates(*ledes: str, listings: list[list[int]] | None = None) -> list[tuple[date, str]]:
+    ids = list(range(len(ledes)))
+    dated = date_posts(dict(enumerate(ledes)), dict(enumerate(ledes)), listings or [ids], RULES.events)
+    return [(dated[i].date, dated[i].precision) for i in ids]
+
+
+def test_stated_and_weekday_dates() -> None:
+    assert dates("Published on 19 January 2021.")[0] == (date(2021, 1, 19), "day")
+    # 15 December was a Friday in 2017 and 2023; the text names 2023.
+    assert dates("On Friday 15 December, the DfE published Working Together 2023.", "Older: 1 March 2017.")[0] == (
+        date(2023, 12, 15), "day"
+    )
+
+
+def test_a_span_within_a_month_gives_month_precision() -> None:
+    assert dates("It is Infant Mental Health Awareness week this week (10-16 June 2024).")[0] == (date(2024, 6, 10), "month")
+
+
+def test_undated_posts_are_bounded_by_their_neighbours_and_never_out_of_order() -> None:
+    result = dates("Dated 1 June 2022.", "No date here.", "Nor here.", "Dated 1 June 2020.")
+    assert result[0] == (date(2022, 6, 1), "day") and result[3] == (date(2020, 6, 1), "day")
+    assert [p for _, p in result[1:3]] == ["year", "year"]
+    assert [d for d, _ in result] == sorted((d for d, _ in result), reverse=True)
+    assert date(2020, 6, 1) < result[2][0] < result[1][0] < date(2022, 6, 1)  # spread, not piled up
+
+
+def test_a_dated_event_bounds_an_undated_post() -> None:
+    (when, precision), _ = dates("Following the announcement of the Stay at Home guidance…", "Dated 1 January 2019.")
+    assert when >= date(2020, 3, 23) and precision == "year"
+
+
+def test_listing_order_across_two_listings() -> None:
+    # Post 1 is in both listings: below post 0 in one, above post 2 in the other.
+    result = dates("Dated 5 May 2023.", "No date.", "Dated 1 February 2023.", listings=[[0, 1], [1, 2]])
+    assert date(2023, 2, 1) <= result[1][0] <= date(2023, 5, 5)
+
+
+# --- tags, duplicates and provenance --------------------------------------------------
+
+def test_tags_are_the_listings_then_topics_by_keyword() -> None:
+    a = article("Safer sleep advice cuts SUDI. Breastfeeding helps.")
+    assert tags_for([a], RULES) == ("policy", "safer-sleep", "infant-feeding")
+
+
+def test_the_same_article_in_two_listings_is_merged() -> None:
+    body = "\n\n".join(f"Paragraph {n} of the shared article." for n in range(6))
+    first = Article(source(body, file="a.txt", tag="policy"), 0, tuple(Line(n, f"Paragraph {n} of the shared article.") for n in range(6)))
+    second = Article(source(body, file="b.txt", tag="safeguarding"), 3, first.lines)
+    other = Article(source("x", file="b.txt"), 4, (Line(1, "Something else entirely."),))
+    groups = merge_duplicates([first, second, other])
+    assert [[a.source.file for a in g] for g in groups] == [["a.txt", "b.txt"], ["b.txt"]]
+    assert tags_for(groups[0], RULES)[:2] == ("policy", "safeguarding")
+
+
+def test_the_import_hash_detects_any_edit() -> None:
+    text = "---\ntitle: \"x\"\nimported_hash: \"PLACEHOLDER\"\n---\nBody\n"
+    stamped = text.replace("PLACEHOLDER", content_hash(text))
+    assert is_unedited(stamped)
+    assert not is_unedited(stamped.replace("Body", "Body edited"))
+    assert not is_unedited("---\ntitle: x\n---\nhand-written post\n")
+
+
+# --- whole runs on a small project ----------------------------------------------------
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "sources/ihv").mkdir(parents=True)
+    (root / "content/posts").mkdir(parents=True)
+    shutil.copy(PROJECT / "content/tags.toml", root / "content/tags.toml")
+    (root / "sources/ihv/a.txt").write_text(
+        f"Today, the iHV published its first report on safer sleep in 2023.\n\nIt says a lot.\n\n{NBSP}\n\n"
+        "Skip to content\n\nIn March 2022, NICE published guidance.\n\nIt matters.",
+        encoding="utf-8",
+    )
+    (root / "sources/manifest.toml").write_text(
+        '[[source]]\nfile = "ihv/a.txt"\nlisting = "Policy"\ntag = "policy"\nsite = "ihv.org.uk"\n', encoding="utf-8"
+    )
+    return root
+
+
+def run(root: Path, *args: str) -> int:
+    return main(["--root", str(root), "import", *args])
+
+
+def post_files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted((root / "content/posts").rglob("*.md"))}
+
+
+def test_provenance_and_report(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(project) == 0
+    out = capsys.readouterr().out
+    assert "sources/ihv/a.txt" in out and "2 posts: 2 new" in out
+    posts = [frontmatter.loads(b.decode()) for b in post_files(project).values()]
+    assert sorted(p["sources"][0]["lines"] for p in posts) == ["1-3", "9-11"]
+    assert all(p["sources"][0]["file"] == "sources/ihv/a.txt" for p in posts)
+
+
+def test_edited_posts_are_kept_unless_forced(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(project) == 0
+    path = next(p for p in (project / "content/posts").rglob("*.md") if "safer" in p.name)
+    edited = path.read_text().replace("It says a lot.", "It says a lot, and an editor added this.")
+    path.write_text(edited)
+    assert run(project) == 0
+    assert "edited since it was imported (use --force to overwrite)" in capsys.readouterr().out
+    assert path.read_text() == edited
+    assert run(project, "--force") == 0
+    assert "an editor added this" not in path.read_text()
+
+
+def test_a_new_article_is_added_without_touching_the_others(project: Path) -> None:
+    assert run(project) == 0
+    before = post_files(project)
+    stamps = {p: (project / p).stat().st_mtime_ns for p in before}
+    source = project / "sources/ihv/a.txt"
+    source.write_text(
+        source.read_text() + f"\n\n{NBSP}\n\nToday, the iHV welcomed an older report from 2021.", encoding="utf-8"
+    )
+    assert run(project) == 0
+    after = post_files(project)
+    assert len(after) == len(before) + 1
+    assert {p: after[p] for p in before} == before
+    assert {p: (project / p).stat().st_mtime_ns for p in before} == stamps  # not even rewritten
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda r: (r / "sources/ihv/a.txt").unlink(), "sources/ihv/a.txt: file not found"),
+        (lambda r: (r / "sources/ihv/a.txt").write_bytes(b"caf\xe9\n"), "sources/ihv/a.txt:1: is not UTF-8 text"),
+        (lambda r: (r / "sources/ihv/a.txt").write_text(" \n"), "sources/ihv/a.txt: is empty"),
+        (lambda r: (r / "sources/manifest.toml").write_text('[[source]]\nfile = "ihv/a.txt"\n'), "needs listing, tag, site"),
+        (lambda r: (r / "sources/manifest.toml").write_text("[[source]\n"), "not valid TOML"),
+        (lambda r: (r / "sources/manifest.toml").write_text(
+            '[[source]]\nfile = "ihv/a.txt"\nlisting = "L"\ntag = "gardening"\nsite = "s"\n'), "has no tag gardening"),
+    ],
+)
+def test_bad_input_gets_a_clear_error_and_writes_nothing(
+    project: Path, capsys: pytest.CaptureFixture[str], damage: object, message: str
+) -> None:
+    damage(project)  # type: ignore[operator]
+    assert run(project) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Nothing was written." in err and "Traceback" not in err
+    assert post_files(project) == {}
+
+
+def test_a_heading_with_nothing_under_it_stays_a_paragraph() -> None:
+    md = to_markdown(list(article("Not an iHV member?\n\nPrevious iHV Insights\n\nAll webinars are available to members.").lines), RULES)
+    assert md.startswith("Not an iHV member?\n\n## Previous iHV Insights\n\nAll webinars")
+
+
+def test_a_title_line_followed_by_a_short_list_is_still_the_title() -> None:
+    a = article("New joining link for the Summit\n\n  • Date: 26 April 2024\n\nNHS Safeguarding apologises for the problems.")
+    assert title_of(a, RULES) == "New joining link for the Summit"
+    assert not to_markdown(list(body_lines(a, RULES)), RULES).startswith("## New joining link")
