@@ -74,8 +74,9 @@ def test_duplicates_are_merged_into_one_post_with_both_sources(imported: Path) -
     assert set(merged["tags"]) >= {"safeguarding", "policy"}  # both listings' tags
 
 
-def test_no_source_line_is_lost_and_no_debris_is_kept(imported: Path) -> None:
-    posts = posts_of(imported)
+@pytest.mark.parametrize("which", ["freshly imported", "committed, with editors' corrections"])
+def test_no_source_line_is_lost_and_no_debris_is_kept(imported: Path, which: str) -> None:
+    posts = posts_of(imported if which == "freshly imported" else PROJECT)
     text_of = {p: words(post["title"] + "\n" + post.content) for p, post in posts.items()}
     owners: dict[tuple[str, int], list[Path]] = defaultdict(list)
     for path, post in posts.items():
@@ -123,9 +124,11 @@ def test_dates_a_person_can_check_in_the_text(imported: Path) -> None:
     assert by_start[("003", 118)]["date"] >= date(2020, 3, 23)  # after the "Stay at Home" announcement
 
 
-def test_dates_never_contradict_listing_order(imported: Path) -> None:
+@pytest.mark.parametrize("which", ["freshly imported", "committed, with editors' corrections"])
+def test_dates_never_contradict_listing_order(imported: Path, which: str) -> None:
+    root = imported if which == "freshly imported" else PROJECT
     position: dict[str, list[tuple[int, date]]] = defaultdict(list)
-    for post in posts_of(imported).values():
+    for post in posts_of(root).values():
         for source in post["sources"]:
             position[source["file"]].append((int(source["lines"].split("-")[0]), post["date"]))
     for file, entries in position.items():
@@ -143,6 +146,16 @@ def test_every_post_is_complete_and_honest(imported: Path) -> None:
         assert post["tags"][0] in {"safeguarding", "first-1001-days", "perinatal-infant-mental-health", "policy"}
         assert path.parent.name == str(post["date"].year)
         assert "Skip to content" not in post.content and "cookie" not in post.content.lower()
+
+
+def test_the_committed_archive_is_protected_from_reimport(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "project"
+    for name in ("sources", "content"):
+        shutil.copytree(PROJECT / name, root / name)
+    before = {p.relative_to(root): p.read_bytes() for p in (root / "content").rglob("*.md")}
+    assert main(["--root", str(root), "import"]) == 0
+    assert "new" not in capsys.readouterr().out.split("posts:")[1].split("\n")[0]
+    assert {p.relative_to(root): p.read_bytes() for p in (root / "content").rglob("*.md")} == before
 
 
 def test_a_second_run_changes_nothing(imported: Path, capsys: pytest.CaptureFixture[str]) -> None:
