@@ -51,7 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = load_config(args.root, base_url=args.base_url, out_dir=args.out)
             result = build(config)
             seconds = time.perf_counter() - started
-            print(f"Built {result.posts} posts, {result.files} files into {display_path(config.out_dir)}/ in {seconds:.1f} s")
+            print(
+                f"Built {result.posts} posts, {result.files} files into {display_path(config.out_dir)}/ in {seconds:.1f} s"
+            )
         elif args.command == "check":
             site, pages = check(load_config(args.root))
             print(f"No problems: {len(site.posts)} posts would build {len(pages)} files.")

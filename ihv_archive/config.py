@@ -103,7 +103,7 @@ def config_from_dict(
     for key, (kind, default) in _SETTINGS.items():
         value = raw.get(key, default)
         if value is None:
-            problems.append(Problem(shown, None, f"{key}: missing", f"add {key} = \"…\""))
+            problems.append(Problem(shown, None, f"{key}: missing", f'add {key} = "…"'))
         elif type(value) is not kind:  # bool is an int subclass: compare exact types
             problems.append(Problem(shown, None, f"{key}: expected {kind.__name__}, got {value!r}"))
         else:
@@ -130,7 +130,9 @@ def config_from_dict(
             ZoneInfo(values["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(
-                Problem(shown, None, f"timezone: unknown zone {values['timezone']!r}", "use e.g. Europe/London")
+                Problem(
+                    shown, None, f"timezone: unknown zone {values['timezone']!r}", "use e.g. Europe/London"
+                )
             )
     if problems:
         raise ProblemsFound(problems)

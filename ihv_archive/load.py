@@ -49,7 +49,14 @@ def load_post(file: Path, config: Config, tags: dict[str, Tag]) -> Post | list[P
     shown = display_path(file)
     content_root = config.content_dir.resolve()
     if file.is_symlink() and not file.resolve().is_relative_to(content_root):
-        return [Problem(shown, None, "is a link to a file outside content/", "copy the file into content/posts instead")]
+        return [
+            Problem(
+                shown,
+                None,
+                "is a link to a file outside content/",
+                "copy the file into content/posts instead",
+            )
+        ]
     return from_file(file, config.posts_dir, shown, tags, config.zone)
 
 
@@ -60,7 +67,9 @@ def load(config: Config) -> Loaded:
         problems.extend(tags)
         tags = {}
     if not config.posts_dir.is_dir():
-        problems.append(Problem(display_path(config.posts_dir), None, "posts folder not found", "create content/posts/"))
+        problems.append(
+            Problem(display_path(config.posts_dir), None, "posts folder not found", "create content/posts/")
+        )
         return Loaded((), tags, tuple(problems))
     posts: list[Post] = []
     unreadable = set()

@@ -8,7 +8,7 @@ javascript:, vbscript:, file: and (non-image) data: links by itself: they stay p
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urljoin
 
 from markdown_it import MarkdownIt
@@ -37,7 +37,9 @@ def make_markdown(allow_html: bool = False) -> MarkdownIt:
 def headed_footnotes(md: MarkdownIt) -> None:
     """Give the footnotes section a heading, so that it is a named region for screen readers."""
 
-    def rule(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    def rule(
+        self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
         return '<section class="footnotes">\n<h2 class="footnotes-heading">Notes</h2>\n<ol class="footnotes-list">\n'
 
     md.add_render_rule("footnote_block_open", rule)
@@ -47,7 +49,7 @@ def absolute_footnote_links(md: MarkdownIt) -> None:
     """Footnote references and back-links are written by renderer rules, not link tokens:
     wrap those rules so that in a feed (env[ABSOLUTE_BASE] set) they point at the post page."""
     for name in ("footnote_ref", "footnote_anchor"):
-        original = md.renderer.rules[name]
+        original = cast(RendererHTML, md.renderer).rules[name]
 
         def rule(
             self: RendererHTML,
@@ -90,7 +92,7 @@ def render(md: MarkdownIt, tokens: list[Token], rewrite: Rewrite, absolute_base:
         token.attrSet(attr, rewrite(original, line))
     try:
         env = {ABSOLUTE_BASE: absolute_base} if absolute_base else {}
-        return md.renderer.render(tokens, md.options, env)
+        return str(md.renderer.render(tokens, md.options, env))
     finally:
         for token, attr, original in originals:
             token.attrSet(attr, original)

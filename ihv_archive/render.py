@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -28,9 +29,20 @@ from .problems import Problem, display_path
 from .urls import UnsafePath, Urls
 from .validate import Site
 
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 @dataclass(frozen=True)
@@ -129,21 +141,31 @@ def page_link_rewriter(post: Post, site: Site, urls: Urls, problems: list[Proble
         if parts.scheme or parts.netloc or not parts.path:
             return href
         if parts.path.endswith(".md"):
-            target_file = PurePosixPath(posixpath.normpath((post.rel_path.parent / unquote(parts.path)).as_posix()))
+            target_file = PurePosixPath(
+                posixpath.normpath((post.rel_path.parent / unquote(parts.path)).as_posix())
+            )
             target = by_file.get(target_file)
             where = post.body_line + line if line is not None else None
             if target is None and target_file in site.unreadable:
                 pass  # that file's own problems are reported; don't also call it missing
             elif target is None:
                 problems.append(
-                    Problem(post.path, where, f"links to '{href}', but content/posts/{target_file} does not exist",
-                            "check the file name, or link to the post's web address instead")
+                    Problem(
+                        post.path,
+                        where,
+                        f"links to '{href}', but content/posts/{target_file} does not exist",
+                        "check the file name, or link to the post's web address instead",
+                    )
                 )
             elif target not in published:
                 state = "a draft" if target.draft else "scheduled for later"
                 problems.append(
-                    Problem(post.path, where, f"links to {target.path}, which is {state}",
-                            "publish that post first, or remove the link")
+                    Problem(
+                        post.path,
+                        where,
+                        f"links to {target.path}, which is {state}",
+                        "publish that post first, or remove the link",
+                    )
                 )
             else:
                 fragment = f"#{parts.fragment}" if parts.fragment else ""
@@ -156,7 +178,9 @@ def page_link_rewriter(post: Post, site: Site, urls: Urls, problems: list[Proble
     return rewrite
 
 
-def render_bodies(site: Site, urls: Urls, md: MarkdownIt, in_feeds: set[Post]) -> tuple[dict[Post, Body], list[Problem]]:
+def render_bodies(
+    site: Site, urls: Urls, md: MarkdownIt, in_feeds: set[Post]
+) -> tuple[dict[Post, Body], list[Problem]]:
     problems: list[Problem] = []
     bodies = {}
     for post in site.posts:
@@ -165,10 +189,14 @@ def render_bodies(site: Site, urls: Urls, md: MarkdownIt, in_feeds: set[Post]) -
         feed_html = None
         if post in in_feeds:
             here = urls.absolute(urls.post(post))
-            rewrite = page_link_rewriter(post, site, urls, [])  # problems already counted above
-            feed_html = Markup(
-                markdown.render(md, tokens, lambda h, n: markdown.absolute(rewrite(h, n), here), absolute_base=here)
-            )
+            on_page = page_link_rewriter(post, site, urls, [])  # its problems are counted above
+
+            def in_feed(
+                href: str, line: int | None, on_page: markdown.Rewrite = on_page, here: str = here
+            ) -> str:
+                return markdown.absolute(on_page(href, line), here)
+
+            feed_html = Markup(markdown.render(md, tokens, in_feed, absolute_base=here))
         bodies[post] = Body(Markup(page_html), feed_html)
     return bodies, problems
 
@@ -186,7 +214,11 @@ def make_environment(site: Site, urls: Urls) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        human_date=human_date, machine_date=machine_date, groupby_month=groupby_month, rfc822=rfc822, rfc3339=rfc3339
+        human_date=human_date,
+        machine_date=machine_date,
+        groupby_month=groupby_month,
+        rfc822=rfc822,
+        rfc3339=rfc3339,
     )
     env.globals.update(
         site=site.config,
@@ -217,15 +249,23 @@ class _Templates:
             shown = display_path(Path(error.filename)) if error.filename else template
             self.problems.append(Problem(shown, error.lineno, f"template error: {error.message}"))
         except jinja2.TemplateNotFound as error:
-            self.problems.append(Problem(display_path(self.templates_dir), None, f"template '{error.name}' not found"))
+            self.problems.append(
+                Problem(display_path(self.templates_dir), None, f"template '{error.name}' not found")
+            )
         except Exception as error:  # a mistake inside a template: name the template line
             self.problems.append(self._template_problem(template, error))
         return None
 
     def _template_problem(self, template: str, error: Exception) -> Problem:
-        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(str(self.templates_dir))]
+        frames = [
+            f
+            for f in traceback.extract_tb(error.__traceback__)
+            if f.filename.startswith(str(self.templates_dir))
+        ]
         if frames:
-            return Problem(display_path(Path(frames[-1].filename)), frames[-1].lineno, f"template error: {error}")
+            return Problem(
+                display_path(Path(frames[-1].filename)), frames[-1].lineno, f"template error: {error}"
+            )
         return Problem(template, None, f"template error: {error}")
 
 
@@ -271,7 +311,7 @@ def list_pages(t: _Templates, site: Site, urls: Urls) -> Iterator[Page | None]:
     for pager in paginate(site.posts, site.config.posts_per_page, urls.home):
         yield t.page(pager.path, "list.html", pager=pager, tag=None)
     for slug, posts in posts_by_tag(site).items():
-        for pager in paginate(posts, site.config.posts_per_page, lambda n, s=slug: urls.tag(s, n)):
+        for pager in paginate(posts, site.config.posts_per_page, partial(urls.tag, slug)):
             yield t.page(pager.path, "list.html", pager=pager, tag=site.tags[slug])
     counts = {slug: len(posts) for slug, posts in posts_by_tag(site).items()}
     yield t.page(urls.tags_index(), "tags.html", counts=counts)
@@ -293,12 +333,27 @@ def feed_pages(t: _Templates, site: Site, urls: Urls, bodies: dict[Post, Body]) 
     site_feed, tag_feeds = feed_posts(site)
     feed_bodies = {p: bodies[p].feed_html for p in bodies if bodies[p].feed_html is not None}
     updated = feed_updated(site_feed, site)
-    yield t.page(urls.RSS, "feeds/rss.xml", posts=site_feed, bodies=feed_bodies, tag=None, self_path=urls.RSS, updated=updated)
+    yield t.page(
+        urls.RSS,
+        "feeds/rss.xml",
+        posts=site_feed,
+        bodies=feed_bodies,
+        tag=None,
+        self_path=urls.RSS,
+        updated=updated,
+    )
     yield t.page(urls.ATOM, "feeds/atom.xml", posts=site_feed, bodies=feed_bodies, updated=updated)
     for slug, posts in tag_feeds.items():
         path = urls.tag_feed(slug)
-        yield t.page(path, "feeds/rss.xml", posts=posts, bodies=feed_bodies, tag=site.tags[slug], self_path=path,
-                     updated=feed_updated(posts, site))
+        yield t.page(
+            path,
+            "feeds/rss.xml",
+            posts=posts,
+            bodies=feed_bodies,
+            tag=site.tags[slug],
+            self_path=path,
+            updated=feed_updated(posts, site),
+        )
 
 
 def small_pages(t: _Templates, site: Site, urls: Urls, listed: Iterable[str]) -> Iterator[Page | None]:
@@ -323,10 +378,19 @@ def alias_pages(t: _Templates, site: Site, urls: Urls, taken: set[PurePosixPath]
             try:
                 path = Urls.output_file(urls.alias(alias))
             except UnsafePath:
-                t.problems.append(Problem(post.path, None, f"aliases: {alias!r} would be outside the site folder"))
+                t.problems.append(
+                    Problem(post.path, None, f"aliases: {alias!r} would be outside the site folder")
+                )
                 continue
             if path in taken:
-                t.problems.append(Problem(post.path, None, f"aliases: {alias!r} is already a page of the site", "choose another old URL or remove it"))
+                t.problems.append(
+                    Problem(
+                        post.path,
+                        None,
+                        f"aliases: {alias!r} is already a page of the site",
+                        "choose another old URL or remove it",
+                    )
+                )
                 continue
             taken.add(path)
             yield t.page(urls.alias(alias), "redirect.html", post=post)
@@ -340,7 +404,9 @@ def render(site: Site) -> tuple[list[Page], list[Problem]]:
     t = _Templates(make_environment(site, urls), site.config.templates_dir, problems)
     md = markdown.make_markdown(site.config.allow_html)
     site_feed, tag_feeds = feed_posts(site)
-    bodies, link_problems = render_bodies(site, urls, md, {p for posts in (site_feed, *tag_feeds.values()) for p in posts})
+    bodies, link_problems = render_bodies(
+        site, urls, md, {p for posts in (site_feed, *tag_feeds.values()) for p in posts}
+    )
     problems.extend(link_problems)
 
     rendered: list[Page | None] = [

@@ -23,8 +23,14 @@ def refuse_unsafe_out_dir(out_dir: Path, protected: Iterable[Path]) -> None:
     for path in protected:
         if path.resolve() == out or path.resolve().is_relative_to(out):
             raise ProblemsFound(
-                [Problem(display_path(out_dir), None, f"cannot be the output folder: it holds {display_path(path)}",
-                         "choose an empty folder or the default site/")]
+                [
+                    Problem(
+                        display_path(out_dir),
+                        None,
+                        f"cannot be the output folder: it holds {display_path(path)}",
+                        "choose an empty folder or the default site/",
+                    )
+                ]
             )
 
 
@@ -48,7 +54,9 @@ def write_site(pages: Iterable[Page], out_dir: Path) -> int:
     try:
         for page in pages:
             target = staging.joinpath(*page.path.parts)
-            if not target.resolve().is_relative_to(staging.resolve()):  # urls.output_file already refuses these
+            if not target.resolve().is_relative_to(
+                staging.resolve()
+            ):  # urls.output_file already refuses these
                 raise ValueError(f"refusing to write outside the site folder: {page.path}")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(page.content)

@@ -64,7 +64,10 @@ def test_same_slug_in_two_years_gives_two_pages(built: Path) -> None:
     assert soup(built / "posts/2023/working-together/index.html").h1.get_text() == (
         "Working Together to Safeguard Children 2023"
     )
-    assert soup(built / "posts/2024/working-together/index.html").h1.get_text() == "Working Together, one year on"
+    assert (
+        soup(built / "posts/2024/working-together/index.html").h1.get_text()
+        == "Working Together, one year on"
+    )
 
 
 def test_drafts_and_future_posts_never_reach_the_site(built: Path) -> None:
@@ -177,7 +180,9 @@ def test_atom_feed_as_a_feed_reader_sees_it(built: Path) -> None:
     assert entry.published == "2024-04-22T09:30:00+01:00"
     assert entry.updated == "2024-04-24T00:00:00+01:00"
     _absolute_links_only(entry.content[0].value)
-    assert [e.id for e in feed.entries] == [e.id for e in feedparser.parse((built / "feed.xml").read_bytes()).entries]
+    assert [e.id for e in feed.entries] == [
+        e.id for e in feedparser.parse((built / "feed.xml").read_bytes()).entries
+    ]
 
 
 def test_tag_feed_holds_only_that_tags_posts(built: Path) -> None:
@@ -238,20 +243,33 @@ def test_files_of_deleted_posts_do_not_survive_a_rebuild(archive: Path, built: P
 def test_cli_reports_every_problem_without_a_traceback(archive: Path) -> None:
     posts = archive / "content/posts/2024"
     (posts / "bad-date.md").write_text("---\ntitle: T\ndate: yesterday\ntags: []\nsummary: S\n---\n")
-    (posts / "bad-tag.md").write_text("---\ntitle: T\ndate: 2024-01-01\ntags: [safeguardng]\nsummary: S\n---\n")
+    (posts / "bad-tag.md").write_text(
+        "---\ntitle: T\ndate: 2024-01-01\ntags: [safeguardng]\nsummary: S\n---\n"
+    )
     (posts / "bad-link.md").write_text(
         "---\ntitle: T\ndate: 2024-01-02\ntags: []\nsummary: S\n---\nIntro.\n\nSee [x](gone.md).\n"
     )
     for command in ("check", "build"):
         result = subprocess.run(
             [sys.executable, str(PROJECT / "build.py"), "--root", str(archive), command],
-            capture_output=True, text=True, cwd=archive,
+            capture_output=True,
+            text=True,
+            cwd=archive,
         )
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
-        assert "content/posts/2024/bad-date.md:3: date: 'yesterday' is not a date (use YYYY-MM-DD)" in result.stderr
-        assert "content/posts/2024/bad-tag.md:4: tags: unknown tag 'safeguardng' (did you mean 'safeguarding'?)" in result.stderr
-        assert "content/posts/2024/bad-link.md:9: links to 'gone.md', but content/posts/2024/gone.md does not exist" in result.stderr
+        assert (
+            "content/posts/2024/bad-date.md:3: date: 'yesterday' is not a date (use YYYY-MM-DD)"
+            in result.stderr
+        )
+        assert (
+            "content/posts/2024/bad-tag.md:4: tags: unknown tag 'safeguardng' (did you mean 'safeguarding'?)"
+            in result.stderr
+        )
+        assert (
+            "content/posts/2024/bad-link.md:9: links to 'gone.md', but content/posts/2024/gone.md does not exist"
+            in result.stderr
+        )
     assert not (archive / "site").exists()
 
 
@@ -267,7 +285,9 @@ def test_check_writes_nothing_and_says_all_is_well(archive: Path) -> None:
 def test_readme_build_command_works_on_the_projects_own_content(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "build.py", "build", "--out", str(tmp_path / "site")],
-        capture_output=True, text=True, cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "site/index.html").is_file()

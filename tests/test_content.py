@@ -47,7 +47,7 @@ def test_every_key_of_the_contract_is_accepted() -> None:
     post = parse_text(
         GOOD.replace(
             "summary:",
-            'date_precision: month\nupdated: 2024-03-20T10:00:00Z\ndraft: true\nslug: my-slug\n'
+            "date_precision: month\nupdated: 2024-03-20T10:00:00Z\ndraft: true\nslug: my-slug\n"
             "aliases: [/old/url/, /old/page.html]\n"
             'sources:\n  - {file: sources/ihv/a.txt, lines: "4-9", listing: policy}\n'
             'date_basis: "Between neighbours."\nimported_hash: "sha256:ab"\nsummary:',
@@ -74,16 +74,43 @@ def test_datetimes_are_read_in_london_time() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("2024-03-19", "yesterday"), "content/posts/2024/x.md:3: date: 'yesterday' is not a date (use YYYY-MM-DD)"),
+        (
+            ("2024-03-19", "yesterday"),
+            "content/posts/2024/x.md:3: date: 'yesterday' is not a date (use YYYY-MM-DD)",
+        ),
         (("2024-03-19", "2023-02-30"), "content/posts/2024/x.md:3: date: '2023-02-30' is not a real date"),
-        (("tags: [policy]", "tags: 7"), "content/posts/2024/x.md:4: tags: expected a list of tag names, got 7"),
-        (("tags: [policy]", "tags: [polcy]"), "content/posts/2024/x.md:4: tags: unknown tag 'polcy' (did you mean 'policy'?)"),
-        (("summary:", "sumary: x\nsummary:"), "content/posts/2024/x.md:5: sumary: unknown key (did you mean 'summary'?)"),
-        (("summary:", "draft: maybe\nsummary:"), "content/posts/2024/x.md:5: draft: expected true or false, got 'maybe'"),
-        (("summary:", "slug: ../../etc\nsummary:"), "content/posts/2024/x.md:5: slug: '../../etc' is not a slug"),
-        (("summary:", "aliases: [/../../x]\nsummary:"), "content/posts/2024/x.md:5: aliases: '/../../x' is not a path on this site"),
-        (("summary:", "aliases: ['/%2e%2e/x']\nsummary:"), "content/posts/2024/x.md:5: aliases: '/%2e%2e/x' is not a path"),
-        (("summary:", "date_precision: week\nsummary:"), "date_precision: 'week' is not one of day, month, year"),
+        (
+            ("tags: [policy]", "tags: 7"),
+            "content/posts/2024/x.md:4: tags: expected a list of tag names, got 7",
+        ),
+        (
+            ("tags: [policy]", "tags: [polcy]"),
+            "content/posts/2024/x.md:4: tags: unknown tag 'polcy' (did you mean 'policy'?)",
+        ),
+        (
+            ("summary:", "sumary: x\nsummary:"),
+            "content/posts/2024/x.md:5: sumary: unknown key (did you mean 'summary'?)",
+        ),
+        (
+            ("summary:", "draft: maybe\nsummary:"),
+            "content/posts/2024/x.md:5: draft: expected true or false, got 'maybe'",
+        ),
+        (
+            ("summary:", "slug: ../../etc\nsummary:"),
+            "content/posts/2024/x.md:5: slug: '../../etc' is not a slug",
+        ),
+        (
+            ("summary:", "aliases: [/../../x]\nsummary:"),
+            "content/posts/2024/x.md:5: aliases: '/../../x' is not a path on this site",
+        ),
+        (
+            ("summary:", "aliases: ['/%2e%2e/x']\nsummary:"),
+            "content/posts/2024/x.md:5: aliases: '/%2e%2e/x' is not a path",
+        ),
+        (
+            ("summary:", "date_precision: week\nsummary:"),
+            "date_precision: 'week' is not one of day, month, year",
+        ),
         (('title: "Manifesto for Babies"\n', ""), "content/posts/2024/x.md:2: title: missing"),
         (("summary: One or two sentences.", "summary: ''"), "summary: missing"),
         (('title: "Manifesto for Babies"', "title: [a, b]"), "title: expected text"),
@@ -97,7 +124,11 @@ def test_field_mistakes_name_the_line_and_the_fix(change: tuple[str, str], expec
 
 
 def test_all_problems_of_a_file_are_reported_together() -> None:
-    text = GOOD.replace("2024-03-19", "soon").replace("[policy]", "[nope]").replace("summary:", "colour: red\nsummary:")
+    text = (
+        GOOD.replace("2024-03-19", "soon")
+        .replace("[policy]", "[nope]")
+        .replace("summary:", "colour: red\nsummary:")
+    )
     assert len(problems_of(text)) == 3
 
 
@@ -106,13 +137,19 @@ def test_all_problems_of_a_file_are_reported_together() -> None:
     [
         ("Just text\n", ":1: no front matter"),
         ("---\ntitle: x\n", ":1: front matter is not closed"),
-        ("---\ntitle: [unclosed\ndate: 2024-01-01\n---\n", "content/posts/2024/x.md:3: front matter is not valid YAML"),
+        (
+            "---\ntitle: [unclosed\ndate: 2024-01-01\n---\n",
+            "content/posts/2024/x.md:3: front matter is not valid YAML",
+        ),
         ("---\ntitle: a: b\n---\n", "(put quotes around a value that contains a colon)"),
         ("---\n- a\n- b\n---\n", ":2: front matter is a list (write it as key: value lines)"),
         ("---\njust words\n---\n", "front matter is a str"),
         ("---\n---\nbody", "front matter is empty"),
         ("", "content/posts/2024/x.md: is empty"),
-        (b"---\ntitle: caf\xe9\n---\n", "content/posts/2024/x.md:2: is not UTF-8 text (save the file as UTF-8"),
+        (
+            b"---\ntitle: caf\xe9\n---\n",
+            "content/posts/2024/x.md:2: is not UTF-8 text (save the file as UTF-8",
+        ),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "is not a text file"),
     ],
 )

@@ -66,7 +66,8 @@ def test_duplicates_are_merged_into_one_post_with_both_sources(imported: Path) -
     posts = posts_of(imported)
     assert len(posts) == sum(map(len, HAND_SEGMENTATION.values())) - len(DUPLICATES)
     provenance = [
-        {(Path(s["file"]).name[:3], int(s["lines"].split("-")[0])) for s in post["sources"]} for post in posts.values()
+        {(Path(s["file"]).name[:3], int(s["lines"].split("-")[0])) for s in post["sources"]}
+        for post in posts.values()
     ]
     for pair in DUPLICATES:
         assert pair in provenance
@@ -93,7 +94,9 @@ def test_no_source_line_is_lost_and_no_debris_is_kept(imported: Path, which: str
                 assert not owners[(source.file, number)], f"{source.file}:{number} is debris"
                 assert all(words(line) not in t for t in text_of.values()), f"debris kept: {line!r}"
                 continue
-            assert len(owners[(source.file, number)]) == 1, f"{source.file}:{number} is in {owners[(source.file, number)]}"
+            assert len(owners[(source.file, number)]) == 1, (
+                f"{source.file}:{number} is in {owners[(source.file, number)]}"
+            )
             (owner,) = owners[(source.file, number)]
             assert words(line) in text_of[owner], f"{source.file}:{number} lost: {line[:80]!r}"
 
@@ -138,17 +141,24 @@ def test_dates_never_contradict_listing_order(imported: Path, which: str) -> Non
 
 def test_every_post_is_complete_and_honest(imported: Path) -> None:
     for path, post in posts_of(imported).items():
-        assert 0 < len(post["title"]) and not post["title"].endswith((" the", " of", " and", " to"))
+        assert len(post["title"]) > 0 and not post["title"].endswith((" the", " of", " and", " to"))
         assert 0 < len(post["summary"]) <= 300
         assert post["date_precision"] in ("day", "month", "year")
         assert post["date_basis"].startswith(("Stated:", "Estimated:"))
         assert (post["date_precision"] == "day") == post["date_basis"].startswith("Stated:")
-        assert post["tags"][0] in {"safeguarding", "first-1001-days", "perinatal-infant-mental-health", "policy"}
+        assert post["tags"][0] in {
+            "safeguarding",
+            "first-1001-days",
+            "perinatal-infant-mental-health",
+            "policy",
+        }
         assert path.parent.name == str(post["date"].year)
         assert "Skip to content" not in post.content and "cookie" not in post.content.lower()
 
 
-def test_the_committed_archive_is_protected_from_reimport(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_committed_archive_is_protected_from_reimport(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = tmp_path / "project"
     for name in ("sources", "content"):
         shutil.copytree(PROJECT / name, root / name)

@@ -26,8 +26,15 @@ NBSP = "\u00a0"
 
 
 def source(text: str, **extra: object) -> Source:
-    fields = {"file": "sources/x.txt", "listing": "X", "tag": "policy", "site": "ihv.org.uk",
-              "single_article": False, "split_before": (), "join_at": ()}
+    fields = {
+        "file": "sources/x.txt",
+        "listing": "X",
+        "tag": "policy",
+        "site": "ihv.org.uk",
+        "single_article": False,
+        "split_before": (),
+        "join_at": (),
+    }
     fields.update(extra)
     return Source(lines=tuple(text.split("\n")), **fields)  # type: ignore[arg-type]
 
@@ -49,6 +56,7 @@ def article(text: str) -> Article:
 
 # --- splitting ------------------------------------------------------------------------
 
+
 def test_a_spacer_line_separates_articles_unless_the_text_carries_on() -> None:
     assert starts(f"First article.\n\n{NBSP}\n\nSecond article.") == [1, 5]
     assert starts(f"First article.\n\n{NBSP}\n\nIn addition, more of the first.") == [1]
@@ -69,7 +77,9 @@ def test_list_items_never_start_an_article() -> None:
 
 
 def test_a_lone_title_line_belongs_to_the_article_below() -> None:
-    assert starts("First article ends here.\n\n#Hashtag\n\nA Short Title\n\nToday, the lede of the titled article.") == [1, 5]
+    assert starts(
+        "First article ends here.\n\n#Hashtag\n\nA Short Title\n\nToday, the lede of the titled article."
+    ) == [1, 5]
 
 
 def test_editors_can_pin_boundaries_in_the_manifest() -> None:
@@ -79,7 +89,10 @@ def test_editors_can_pin_boundaries_in_the_manifest() -> None:
 
 
 def test_a_single_article_page_is_one_article_without_its_debris() -> None:
-    src = source(f"Skip to content\n\nTitle of page\n\nBody.\n\n{NBSP}\n\nToday, more.\n\nCookies on Site", single_article=True)
+    src = source(
+        f"Skip to content\n\nTitle of page\n\nBody.\n\n{NBSP}\n\nToday, more.\n\nCookies on Site",
+        single_article=True,
+    )
     lines, debris = content_lines(src, RULES)
     assert [a.first for a in segment(src, lines, RULES, set())] == [3]
     assert debris == [1, 11]
@@ -97,36 +110,57 @@ def test_text_shared_by_two_listings_marks_article_edges() -> None:
 
 # --- Markdown -------------------------------------------------------------------------
 
+
 def test_lists_nested_and_numbered() -> None:
-    md = to_markdown(list(article(
-        "Intro.\n\n  • one\n    • one-a\n  • two\n\n1.An ambitious strategy\n\n  • under it\n\n2. Invest more\n\n"
-        "  1. first\n  2. second"
-    ).lines), RULES)
+    md = to_markdown(
+        list(
+            article(
+                "Intro.\n\n  • one\n    • one-a\n  • two\n\n1.An ambitious strategy\n\n  • under it\n\n2. Invest more\n\n"
+                "  1. first\n  2. second"
+            ).lines
+        ),
+        RULES,
+    )
     assert "- one\n  - one-a\n- two" in md
     assert "1. An ambitious strategy\n   - under it\n2. Invest more" in md
     assert "1. first\n2. second" in md
 
 
 def test_list_item_continuation_lines_stay_in_their_item() -> None:
-    md = to_markdown(list(article("  • Health and wellbeing boards\n    This draft guidance sets out…\n  • Next").lines), RULES)
+    md = to_markdown(
+        list(article("  • Health and wellbeing boards\n    This draft guidance sets out…\n  • Next").lines),
+        RULES,
+    )
     assert md.startswith("- Health and wellbeing boards\\\n  This draft guidance sets out…\n- Next")
 
 
 def test_headings_speech_and_quotes() -> None:
-    md = to_markdown(list(article(
-        "Funding:\n\nThe DfE is investing £7 million.\n\nAlison Morton, CEO, said:\n\n“First quoted paragraph.\n\n"
-        "“Second quoted paragraph.”\n\nBack to the reporter.\n\nJoin the meeting\n\nPlease note the time."
-    ).lines), RULES)
+    md = to_markdown(
+        list(
+            article(
+                "Funding:\n\nThe DfE is investing £7 million.\n\nAlison Morton, CEO, said:\n\n“First quoted paragraph.\n\n"
+                "“Second quoted paragraph.”\n\nBack to the reporter.\n\nJoin the meeting\n\nPlease note the time."
+            ).lines
+        ),
+        RULES,
+    )
     assert "## Funding\n\nThe DfE is investing £7 million." in md
-    assert "said:\n\n> “First quoted paragraph.\n>\n> “Second quoted paragraph.”\n\nBack to the reporter." in md
+    assert (
+        "said:\n\n> “First quoted paragraph.\n>\n> “Second quoted paragraph.”\n\nBack to the reporter." in md
+    )
     assert "\nJoin the meeting\n" in md  # a link label, not a heading
 
 
 def test_urls_footnotes_and_escaping() -> None:
-    md = to_markdown(list(article(
-        "See https://ihv.org.uk/ParentingCOVID19. Research[1] shows *this* and [2].\n\n2022. A year.\n\n"
-        "#StepUpForChildren\n\n[1] Bauer, A. (2014). Costs.\n[2] Miles, A. (2018). A Crying Shame"
-    ).lines), RULES)
+    md = to_markdown(
+        list(
+            article(
+                "See https://ihv.org.uk/ParentingCOVID19. Research[1] shows *this* and [2].\n\n2022. A year.\n\n"
+                "#StepUpForChildren\n\n[1] Bauer, A. (2014). Costs.\n[2] Miles, A. (2018). A Crying Shame"
+            ).lines
+        ),
+        RULES,
+    )
     assert "<https://ihv.org.uk/ParentingCOVID19>." in md
     assert "Research[^1] shows \\*this\\* and [^2]." in md
     assert "\n2022\\. A year." in md and "\n\\#StepUpForChildren" in md
@@ -134,14 +168,19 @@ def test_urls_footnotes_and_escaping() -> None:
 
 
 def test_non_breaking_spaces_become_plain_spaces_and_typography_is_kept() -> None:
-    md = to_markdown(list(article(f"The{NBSP}HWBs\u202fguidance – “£6.48 million” isn’t enough.").lines), RULES)
+    md = to_markdown(
+        list(article(f"The{NBSP}HWBs\u202fguidance – “£6.48 million” isn’t enough.").lines), RULES
+    )
     assert md == "The HWBs guidance – “£6.48 million” isn’t enough.\n"
 
 
 # --- titles and summaries -------------------------------------------------------------
 
+
 def test_an_own_title_line_is_the_title_and_not_repeated_in_the_body() -> None:
-    a = article("New joining link for Working Together 2023 Summit\n\nNHS Safeguarding apologises for the technical problems.")
+    a = article(
+        "New joining link for Working Together 2023 Summit\n\nNHS Safeguarding apologises for the technical problems."
+    )
     assert title_of(a, RULES) == "New joining link for Working Together 2023 Summit"
     assert summary_of(a, RULES) == "NHS Safeguarding apologises for the technical problems."
 
@@ -149,12 +188,18 @@ def test_an_own_title_line_is_the_title_and_not_repeated_in_the_body() -> None:
 @pytest.mark.parametrize(
     ("lede", "expected"),
     [
-        ("Today, MBRRACE-UK published their latest Confidential Enquiry: MBRRACE-UK Saving Lives Improving Mothers’ Care.",
-         "MBRRACE-UK published their latest Confidential Enquiry"),
-        ("On Friday 15 December, the Department for Education (DfE) published its guidance.",
-         "The Department for Education published its guidance"),
-        ("iHV has a committed and highly regarded team, with professional expertise in numerous public health priority topics.",
-         "iHV has a committed and highly regarded team, with professional expertise"),
+        (
+            "Today, MBRRACE-UK published their latest Confidential Enquiry: MBRRACE-UK Saving Lives Improving Mothers’ Care.",
+            "MBRRACE-UK published their latest Confidential Enquiry",
+        ),
+        (
+            "On Friday 15 December, the Department for Education (DfE) published its guidance.",
+            "The Department for Education published its guidance",
+        ),
+        (
+            "iHV has a committed and highly regarded team, with professional expertise in numerous public health priority topics.",
+            "iHV has a committed and highly regarded team, with professional expertise",
+        ),
     ],
 )
 def test_headlines_from_the_lede(lede: str, expected: str) -> None:
@@ -162,7 +207,10 @@ def test_headlines_from_the_lede(lede: str, expected: str) -> None:
 
 
 def test_headlines_are_short_and_never_cut_mid_word() -> None:
-    long = "The charities are calling on national and local decision makers to give urgent attention to the needs of babies " * 2
+    long = (
+        "The charities are calling on national and local decision makers to give urgent attention to the needs of babies "
+        * 2
+    )
     title = headline(long)
     assert len(title) <= 90 and long.startswith(title) and long[len(title)] in " ,"
 
@@ -174,6 +222,7 @@ def test_slugs() -> None:
 
 # --- dates ----------------------------------------------------------------------------
 
+
 def dates(*ledes: str, listings: list[list[int]] | None = None) -> list[tuple[date, str]]:
     ids = list(range(len(ledes)))
     dated = date_posts(dict(enumerate(ledes)), dict(enumerate(ledes)), listings or [ids], RULES.events)
@@ -183,13 +232,16 @@ def dates(*ledes: str, listings: list[list[int]] | None = None) -> list[tuple[da
 def test_stated_and_weekday_dates() -> None:
     assert dates("Published on 19 January 2021.")[0] == (date(2021, 1, 19), "day")
     # 15 December was a Friday in 2017 and 2023; the text names 2023.
-    assert dates("On Friday 15 December, the DfE published Working Together 2023.", "Older: 1 March 2017.")[0] == (
-        date(2023, 12, 15), "day"
-    )
+    assert dates("On Friday 15 December, the DfE published Working Together 2023.", "Older: 1 March 2017.")[
+        0
+    ] == (date(2023, 12, 15), "day")
 
 
 def test_a_span_within_a_month_gives_month_precision() -> None:
-    assert dates("It is Infant Mental Health Awareness week this week (10-16 June 2024).")[0] == (date(2024, 6, 10), "month")
+    assert dates("It is Infant Mental Health Awareness week this week (10-16 June 2024).")[0] == (
+        date(2024, 6, 10),
+        "month",
+    )
 
 
 def test_undated_posts_are_bounded_by_their_neighbours_and_never_out_of_order() -> None:
@@ -201,7 +253,9 @@ def test_undated_posts_are_bounded_by_their_neighbours_and_never_out_of_order() 
 
 
 def test_a_dated_event_bounds_an_undated_post() -> None:
-    (when, precision), _ = dates("Following the announcement of the Stay at Home guidance…", "Dated 1 January 2019.")
+    (when, precision), _ = dates(
+        "Following the announcement of the Stay at Home guidance…", "Dated 1 January 2019."
+    )
     assert when >= date(2020, 3, 23) and precision == "year"
 
 
@@ -213,6 +267,7 @@ def test_listing_order_across_two_listings() -> None:
 
 # --- tags, duplicates and provenance --------------------------------------------------
 
+
 def test_tags_are_the_listings_then_topics_by_keyword() -> None:
     a = article("Safer sleep advice cuts SUDI. Breastfeeding helps.")
     assert tags_for([a], RULES) == ("policy", "safer-sleep", "infant-feeding")
@@ -220,7 +275,11 @@ def test_tags_are_the_listings_then_topics_by_keyword() -> None:
 
 def test_the_same_article_in_two_listings_is_merged() -> None:
     body = "\n\n".join(f"Paragraph {n} of the shared article." for n in range(6))
-    first = Article(source(body, file="a.txt", tag="policy"), 0, tuple(Line(n, f"Paragraph {n} of the shared article.") for n in range(6)))
+    first = Article(
+        source(body, file="a.txt", tag="policy"),
+        0,
+        tuple(Line(n, f"Paragraph {n} of the shared article.") for n in range(6)),
+    )
     second = Article(source(body, file="b.txt", tag="safeguarding"), 3, first.lines)
     other = Article(source("x", file="b.txt"), 4, (Line(1, "Something else entirely."),))
     groups = merge_duplicates([first, second, other])
@@ -229,7 +288,7 @@ def test_the_same_article_in_two_listings_is_merged() -> None:
 
 
 def test_the_import_hash_detects_any_edit() -> None:
-    text = "---\ntitle: \"x\"\nimported_hash: \"PLACEHOLDER\"\n---\nBody\n"
+    text = '---\ntitle: "x"\nimported_hash: "PLACEHOLDER"\n---\nBody\n'
     stamped = text.replace("PLACEHOLDER", content_hash(text))
     assert is_unedited(stamped)
     assert not is_unedited(stamped.replace("Body", "Body edited"))
@@ -237,6 +296,7 @@ def test_the_import_hash_detects_any_edit() -> None:
 
 
 # --- whole runs on a small project ----------------------------------------------------
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
@@ -250,7 +310,8 @@ def project(tmp_path: Path) -> Path:
         encoding="utf-8",
     )
     (root / "sources/manifest.toml").write_text(
-        '[[source]]\nfile = "ihv/a.txt"\nlisting = "Policy"\ntag = "policy"\nsite = "ihv.org.uk"\n', encoding="utf-8"
+        '[[source]]\nfile = "ihv/a.txt"\nlisting = "Policy"\ntag = "policy"\nsite = "ihv.org.uk"\n',
+        encoding="utf-8",
     )
     return root
 
@@ -260,7 +321,9 @@ def run(root: Path, *args: str) -> int:
 
 
 def post_files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted((root / "content/posts").rglob("*.md"))}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes() for p in sorted((root / "content/posts").rglob("*.md"))
+    }
 
 
 def test_provenance_and_report(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -290,7 +353,8 @@ def test_a_new_article_is_added_without_touching_the_others(project: Path) -> No
     stamps = {p: (project / p).stat().st_mtime_ns for p in before}
     source = project / "sources/ihv/a.txt"
     source.write_text(
-        source.read_text() + f"\n\n{NBSP}\n\nToday, the iHV welcomed an older report from 2021.", encoding="utf-8"
+        source.read_text() + f"\n\n{NBSP}\n\nToday, the iHV welcomed an older report from 2021.",
+        encoding="utf-8",
     )
     assert run(project) == 0
     after = post_files(project)
@@ -303,12 +367,22 @@ def test_a_new_article_is_added_without_touching_the_others(project: Path) -> No
     ("damage", "message"),
     [
         (lambda r: (r / "sources/ihv/a.txt").unlink(), "sources/ihv/a.txt: file not found"),
-        (lambda r: (r / "sources/ihv/a.txt").write_bytes(b"caf\xe9\n"), "sources/ihv/a.txt:1: is not UTF-8 text"),
+        (
+            lambda r: (r / "sources/ihv/a.txt").write_bytes(b"caf\xe9\n"),
+            "sources/ihv/a.txt:1: is not UTF-8 text",
+        ),
         (lambda r: (r / "sources/ihv/a.txt").write_text(" \n"), "sources/ihv/a.txt: is empty"),
-        (lambda r: (r / "sources/manifest.toml").write_text('[[source]]\nfile = "ihv/a.txt"\n'), "needs listing, tag, site"),
+        (
+            lambda r: (r / "sources/manifest.toml").write_text('[[source]]\nfile = "ihv/a.txt"\n'),
+            "needs listing, tag, site",
+        ),
         (lambda r: (r / "sources/manifest.toml").write_text("[[source]\n"), "not valid TOML"),
-        (lambda r: (r / "sources/manifest.toml").write_text(
-            '[[source]]\nfile = "ihv/a.txt"\nlisting = "L"\ntag = "gardening"\nsite = "s"\n'), "has no tag gardening"),
+        (
+            lambda r: (r / "sources/manifest.toml").write_text(
+                '[[source]]\nfile = "ihv/a.txt"\nlisting = "L"\ntag = "gardening"\nsite = "s"\n'
+            ),
+            "has no tag gardening",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_error_and_writes_nothing(
@@ -322,11 +396,20 @@ def test_bad_input_gets_a_clear_error_and_writes_nothing(
 
 
 def test_a_heading_with_nothing_under_it_stays_a_paragraph() -> None:
-    md = to_markdown(list(article("Not an iHV member?\n\nPrevious iHV Insights\n\nAll webinars are available to members.").lines), RULES)
+    md = to_markdown(
+        list(
+            article(
+                "Not an iHV member?\n\nPrevious iHV Insights\n\nAll webinars are available to members."
+            ).lines
+        ),
+        RULES,
+    )
     assert md.startswith("Not an iHV member?\n\n## Previous iHV Insights\n\nAll webinars")
 
 
 def test_a_title_line_followed_by_a_short_list_is_still_the_title() -> None:
-    a = article("New joining link for the Summit\n\n  • Date: 26 April 2024\n\nNHS Safeguarding apologises for the problems.")
+    a = article(
+        "New joining link for the Summit\n\n  • Date: 26 April 2024\n\nNHS Safeguarding apologises for the problems."
+    )
     assert title_of(a, RULES) == "New joining link for the Summit"
     assert not to_markdown(list(body_lines(a, RULES)), RULES).startswith("## New joining link")

@@ -27,10 +27,16 @@ def test_config_defaults_and_base_url_normalised(tmp_path: Path) -> None:
     config = config_from_dict(SETTINGS, tmp_path)
     assert config.base_url == "https://example.github.io/news-archive/"
     assert (config.language, config.timezone, config.posts_per_page, config.allow_html) == (
-        "en-GB", "Europe/London", 10, False
+        "en-GB",
+        "Europe/London",
+        10,
+        False,
     )
     assert config.out_dir == tmp_path / "site"
-    assert config_from_dict(SETTINGS, tmp_path, base_url="http://127.0.0.1:8000//").base_url == "http://127.0.0.1:8000/"
+    assert (
+        config_from_dict(SETTINGS, tmp_path, base_url="http://127.0.0.1:8000//").base_url
+        == "http://127.0.0.1:8000/"
+    )
 
 
 @pytest.mark.parametrize(
@@ -58,7 +64,9 @@ def test_site_paths_links_and_files() -> None:
     post = parse_text(GOOD, "2024/manifesto.md")
     assert urls.post(post) == "posts/2024/manifesto/"
     assert urls.href(urls.post(post)) == "/news-archive/posts/2024/manifesto/"
-    assert urls.absolute(urls.tag("policy", 2)) == "https://example.github.io/news-archive/tags/policy/page/2/"
+    assert (
+        urls.absolute(urls.tag("policy", 2)) == "https://example.github.io/news-archive/tags/policy/page/2/"
+    )
     assert Urls.output_file(urls.home()) == PurePosixPath("index.html")
     assert Urls.output_file(urls.home(3)) == PurePosixPath("page/3/index.html")
     assert Urls.output_file(urls.RSS) == PurePosixPath("feed.xml")
@@ -99,7 +107,9 @@ def test_raw_html_is_escaped_unless_allowed() -> None:
     assert "<aside>x</aside>" in render("<aside>x</aside>\n", allow_html=True)
 
 
-@pytest.mark.parametrize("href", ["javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,<b>x</b>", "vbscript:x"])
+@pytest.mark.parametrize(
+    "href", ["javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,<b>x</b>", "vbscript:x"]
+)
 def test_dangerous_links_are_not_emitted(href: str) -> None:
     html = render(f"[click]({href})\n")
     assert "<a" not in html
@@ -120,7 +130,13 @@ def test_feed_rendering_makes_every_link_absolute() -> None:
     here = "https://e.org/news/posts/2024/a/"
     tokens = markdown.parse(md, "[x](/news/tags/) [y](img.png) [z](#top) t.[^1]\n\n[^1]: n\n")
     html = markdown.render(md, tokens, lambda h, n: markdown.absolute(h, here), absolute_base=here)
-    for expected in ("https://e.org/news/tags/", here + "img.png", here + "#top", here + "#fn1", here + "#fnref1"):
+    for expected in (
+        "https://e.org/news/tags/",
+        here + "img.png",
+        here + "#top",
+        here + "#fn1",
+        here + "#fnref1",
+    ):
         assert f'href="{expected}"' in html
     assert 'href="#' not in html
 
@@ -147,7 +163,9 @@ def test_archive_groups_by_month_with_year_only_posts_last() -> None:
     may = parse_text(GOOD.replace("2024-03-19", "2024-05-01"), "2024/c.md")
     groups = groupby_month([march, year_only, may])
     assert [(h, [p.slug for p in ps]) for h, ps in groups] == [
-        ("May 2024", ["c"]), ("March 2024", ["a"]), ("Month not known", ["b"])
+        ("May 2024", ["c"]),
+        ("March 2024", ["a"]),
+        ("Month not known", ["b"]),
     ]
 
 

@@ -18,7 +18,9 @@ from .conftest import BASE_URL, PROJECT
 
 VNU = PROJECT / "node_modules/vnu-jar/build/dist/vnu.jar"
 ATOM = "{http://www.w3.org/2005/Atom}"
-RFC822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$")
+RFC822 = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$"
+)
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -35,7 +37,8 @@ def test_nu_html_checker_finds_no_errors_on_any_page(built: Path) -> None:
     needs(shutil.which("java"), "java")
     result = subprocess.run(
         ["java", "-jar", str(VNU), "--skip-non-html", "--errors-only", "--format", "gnu", str(built)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""

@@ -95,7 +95,7 @@ def text_window(opening: str, text: str, events: tuple[Event, ...], ceiling: dat
 
 
 def resolve_weekday(opening: str, text: str, window: Window) -> tuple[date, str] | None:
-    """"Friday 15 December" -> the date in the window where that day is a Friday; if several,
+    """ "Friday 15 December" -> the date in the window where that day is a Friday; if several,
     one in a year the text names, else the latest."""
     match = WEEKDAY_DATE.search(opening)
     if match:
@@ -115,7 +115,7 @@ def resolve_weekday(opening: str, text: str, window: Window) -> tuple[date, str]
 
 
 def resolve_today(text: str, window: Window) -> tuple[date, str] | None:
-    """"published today 18 March": the date, when only one year in the window has it."""
+    """ "published today 18 March": the date, when only one year in the window has it."""
     today = TODAY_DATE.search(text)
     if today:
         candidates = [
@@ -124,7 +124,10 @@ def resolve_today(text: str, window: Window) -> tuple[date, str] | None:
             if (when := _day(today[1], today[2], year)) and window.earliest <= when <= window.latest
         ]
         if len(candidates) == 1:
-            return candidates[0], f"the article says “{today[0]}”, which between its neighbours can only be in {candidates[0].year}"
+            return (
+                candidates[0],
+                f"the article says “{today[0]}”, which between its neighbours can only be in {candidates[0].year}",
+            )
     return None
 
 
@@ -239,9 +242,7 @@ def date_posts(
         if window.exact:
             basis = f"Stated: {window.reasons[0]}."
         else:
-            evidence = "; ".join(window.reasons) or "no date in the text"
-            basis = f"Estimated: {evidence}; with the posts around it in the listing, {_span(window)}."
+            reasons = "; ".join(window.reasons) or "no date in the text"
+            basis = f"Estimated: {reasons}; with the posts around it in the listing, {_span(window)}."
         dated[n] = Dated(when, precision, basis)
     return dated
-
-

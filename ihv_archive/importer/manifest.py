@@ -71,7 +71,9 @@ def load_manifest(manifest: Path, root: Path) -> list[Source]:
     sources: list[Source] = []
     for number, entry in enumerate(entries, 1):
         where = f"{shown}: [[source]] #{number}"
-        missing = [k for k, kind in _FIELDS.items() if not isinstance(entry.get(k), kind) or not entry[k].strip()]
+        missing = [
+            k for k, kind in _FIELDS.items() if not isinstance(entry.get(k), kind) or not entry[k].strip()
+        ]
         wrong = [k for k, kind in _OPTIONAL.items() if k in entry and not isinstance(entry[k], kind)]
         unknown = sorted(set(entry) - set(_FIELDS) - set(_OPTIONAL))
         if missing:

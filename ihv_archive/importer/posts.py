@@ -7,7 +7,6 @@ import json
 import re
 from dataclasses import dataclass
 
-
 from .dates import OPENING_LINES, Dated, date_posts
 from .rules import Rules
 from .segment import Article, plain
@@ -71,7 +70,10 @@ def make_posts(articles: list[Article], rules: Rules) -> list[Post]:
     listings: dict[str, list[int]] = {}
     for article in articles:
         listings.setdefault(article.source.file, []).append(group_of[id(article)])
-    openings = {n: "\n".join(l.plain for l in body_lines(g[0], rules)[:OPENING_LINES]) for n, g in enumerate(groups)}
+    openings = {
+        n: "\n".join(line.plain for line in body_lines(g[0], rules)[:OPENING_LINES])
+        for n, g in enumerate(groups)
+    }
     texts = {n: g[0].text for n, g in enumerate(groups)}
     titles = {n: title_of(g[0], rules) for n, g in enumerate(groups)}
     dated = date_posts(openings, texts, list(listings.values()), rules.events)
@@ -107,7 +109,7 @@ def _quoted(text: str) -> str:
 
 def front_matter(post: Post) -> str:
     sources = "\n".join(
-        f"  - {{file: {_quoted(a.source.file)}, lines: \"{a.first}-{a.last}\", listing: {a.source.tag}}}"
+        f'  - {{file: {_quoted(a.source.file)}, lines: "{a.first}-{a.last}", listing: {a.source.tag}}}'
         for a in post.articles
     )
     return (
@@ -131,7 +133,7 @@ def content_hash(text: str) -> str:
 def file_text(post: Post) -> str:
     text = front_matter(post) + "---\n" + post.body
     head, body = text.split("\n---\n", 1)
-    return f"{head}\n{HASH_KEY}: \"{content_hash(text)}\"\n---\n{body}"
+    return f'{head}\n{HASH_KEY}: "{content_hash(text)}"\n---\n{body}'
 
 
 def recorded_hash(text: str) -> str | None:
@@ -143,5 +145,3 @@ def is_unedited(text: str) -> bool:
     """True when a file is exactly what the importer wrote (its recorded hash still holds)."""
     recorded = recorded_hash(text)
     return recorded is not None and recorded == content_hash(text)
-
-

@@ -58,11 +58,16 @@ def load_rules(rules_file: Path = HERE / "rules.toml", events_file: Path = HERE 
         lead_in=re.compile(markdown["lead_in"]),
         speech=re.compile(markdown["speech"]),
         tags=tuple(
-            TagRule(tag, tuple(re.compile(re.escape(k), re.IGNORECASE) for k in rule["keywords"]), rule.get("min", 1))
+            TagRule(
+                tag,
+                tuple(re.compile(re.escape(k), re.IGNORECASE) for k in rule["keywords"]),
+                rule.get("min", 1),
+            )
             for tag, rule in rules["tags"].items()
         ),
         events=tuple(
-            Event(re.compile(e["pattern"]), e.get("after"), e.get("before"), e["why"]) for e in events["event"]
+            Event(re.compile(e["pattern"]), e.get("after"), e.get("before"), e["why"])
+            for e in events["event"]
         ),
     )
 

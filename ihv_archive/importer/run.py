@@ -41,7 +41,9 @@ def check_vocabulary(content_dir: Path, sources: list[Source], rules: Rules) -> 
         raise ImportFailed([f"{tags_file}: cannot read the tag vocabulary: {error}"]) from None
     wanted = {s.tag for s in sources} | {r.tag for r in rules.tags}
     if unknown := sorted(wanted - vocabulary):
-        raise ImportFailed([f"{tags_file}: has no tag {', '.join(unknown)} (add it, or change the manifest or rules)"])
+        raise ImportFailed(
+            [f"{tags_file}: has no tag {', '.join(unknown)} (add it, or change the manifest or rules)"]
+        )
 
 
 def read_articles(sources: list[Source], rules: Rules) -> tuple[list[Article], dict[str, list[int]]]:
@@ -88,7 +90,7 @@ def plan(posts: list[Post], content_dir: Path, force: bool) -> list[Action]:
                 actions.append(Action("kept", old))
         else:
             actions.append(Action("new", target, text))
-    for key, file in imported.items():
+    for file in imported.values():
         if file not in produced and is_unedited(file.read_text(encoding="utf-8", errors="replace")):
             actions.append(Action("removed", file))
     return actions
@@ -116,25 +118,50 @@ def carry_out(actions: list[Action]) -> None:
             action.path.unlink()
 
 
-def report(sources: list[Source], posts: list[Post], debris: dict[str, list[int]], actions: list[Action]) -> list[str]:
+def report(
+    sources: list[Source], posts: list[Post], debris: dict[str, list[int]], actions: list[Action]
+) -> list[str]:
     rows = [("source", "articles", "merged", "debris", "day", "month", "year")]
     for source in sources:
         mine = [(p, a) for p in posts for a in p.articles if a.source.file == source.file]
         merged = sum(1 for p, a in mine if p.articles[0] is not a)
         precision = Counter(p.dated.precision for p, _ in mine)
         rows.append(
-            (source.file, str(len(mine)), str(merged), str(len(debris[source.file])),
-             str(precision["day"]), str(precision["month"]), str(precision["year"]))
+            (
+                source.file,
+                str(len(mine)),
+                str(merged),
+                str(len(debris[source.file])),
+                str(precision["day"]),
+                str(precision["month"]),
+                str(precision["year"]),
+            )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))) for row in rows]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
     counts = Counter(a.kind for a in actions)
-    lines.append(f"{len(posts)} posts: " + ", ".join(f"{counts[k]} {k}" for k in ("new", "updated", "renamed", "unchanged", "kept", "removed") if counts[k]))
+    lines.append(
+        f"{len(posts)} posts: "
+        + ", ".join(
+            f"{counts[k]} {k}"
+            for k in ("new", "updated", "renamed", "unchanged", "kept", "removed")
+            if counts[k]
+        )
+    )
     for action in actions:
         if action.kind == "kept":
             lines.append(f"kept {action.path}: edited since it was imported (use --force to overwrite)")
         elif action.kind in ("renamed", "removed"):
-            lines.append(f"{action.kind} {action.old_path or action.path}" + (f" -> {action.path}" if action.kind == "renamed" else ""))
+            lines.append(
+                f"{action.kind} {action.old_path or action.path}"
+                + (f" -> {action.path}" if action.kind == "renamed" else "")
+            )
     return lines
 
 

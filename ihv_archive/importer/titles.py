@@ -24,8 +24,25 @@ LEADING_TIME = re.compile(
 )
 # Where a long sentence may be cut: before a clause or a trailing phrase (never mid-word).
 CLAUSE_BREAKS = (
-    " – ", " — ", ": ", ", ", " which ", " who ", " during ", " following ", " ahead of ", " after ",
-    " since ", " in ", " at ", " from ", " for ", " on ", " by ", " with ", " to ",
+    " – ",
+    " — ",
+    ": ",
+    ", ",
+    " which ",
+    " who ",
+    " during ",
+    " following ",
+    " ahead of ",
+    " after ",
+    " since ",
+    " in ",
+    " at ",
+    " from ",
+    " for ",
+    " on ",
+    " by ",
+    " with ",
+    " to ",
 )
 WEAK_ENDINGS = re.compile(
     r"(\s+(a|an|the|of|to|for|and|or|in|on|at|by|with|from|its|their|our|as|that|which|who|is|are|has|have))+$",

@@ -79,7 +79,9 @@ def is_heading(text: str, after: str | None, rules: Rules) -> bool:
         and not rules.calls_to_action.match(text)
         and not rules.lead_in.search(text)
         and not rules.speech.search(text)
-    ) or (after is not None and text.endswith("?") and len(words) <= 35 and not after.endswith("?"))  # an interview's questions
+    ) or (
+        after is not None and text.endswith("?") and len(words) <= 35 and not after.endswith("?")
+    )  # an interview's questions
 
 
 def split_footnotes(lines: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -133,7 +135,9 @@ def blocks(lines: list[str], rules: Rules) -> list[Block]:
             result.append(Block("paragraph", text))
     # A heading with nothing under it (the link it labelled was lost) stays a paragraph.
     return [
-        Block("paragraph", b.text) if b.kind == "heading" and (i + 1 == len(result) or result[i + 1].kind == "heading") else b
+        Block("paragraph", b.text)
+        if b.kind == "heading" and (i + 1 == len(result) or result[i + 1].kind == "heading")
+        else b
         for i, b in enumerate(result)
     ]
 
