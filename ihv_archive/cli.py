@@ -10,11 +10,14 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from .config import load_config
-from .pipeline import build, check
-from .problems import ProblemsFound, display_path
+from .load import load_tags
+from .new import new_post
+from .pipeline import build, check, now_in
+from .problems import Problem, ProblemsFound, display_path
 
 
 def parser() -> argparse.ArgumentParser:
@@ -27,6 +30,20 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, help="output folder (default: site/)")
 
     commands.add_parser("check", help="check all content without writing anything")
+
+    n = commands.add_parser("new", help="start a new post")
+    n.add_argument("title", help='the title, in quotes: "Title of the post"')
+    n.add_argument("--tags", default="", help="comma-separated tags from content/tags.toml")
+    n.add_argument("--date", help="YYYY-MM-DD (default: today, in the site's time zone)")
+    n.add_argument("--slug", help="the post's web address name (default: made from the title)")
+    n.add_argument("--draft", action="store_true", help="start it as a draft")
+
+    s = commands.add_parser("serve", help="preview the site, rebuilding as you edit")
+    s.add_argument(
+        "--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free port)"
+    )
+    s.add_argument("--drafts", action="store_true", help="show drafts, marked 'Draft'")
+    s.add_argument("--future", action="store_true", help="show posts scheduled for later")
 
     i = commands.add_parser("import", help="turn the scraped listings in sources/ into posts in content/")
     i.add_argument("manifest", nargs="?", type=Path, default=Path("sources/manifest.toml"))
@@ -43,6 +60,24 @@ def report(problems: ProblemsFound) -> int:
     return 1
 
 
+def new_command(args: argparse.Namespace) -> int:
+    config = load_config(args.root)
+    tags = load_tags(config)
+    if isinstance(tags, list):
+        raise ProblemsFound(tags)
+    try:
+        when = date.fromisoformat(args.date) if args.date else now_in(config).date()
+    except ValueError:
+        raise ProblemsFound(
+            [Problem("new", None, f"--date {args.date!r} is not a date", "use YYYY-MM-DD, e.g. 2024-03-19")]
+        ) from None
+    wanted = [t.strip() for t in args.tags.split(",") if t.strip()]
+    path = new_post(config, tags, args.title, when, wanted, args.draft, args.slug)
+    print(display_path(path))
+    print("Next: write the summary and the post, then `python build.py serve` to see it.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     started = time.perf_counter()
@@ -57,6 +92,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "check":
             site, pages = check(load_config(args.root))
             print(f"No problems: {len(site.posts)} posts would build {len(pages)} files.")
+        elif args.command == "new":
+            return new_command(args)
+        elif args.command == "serve":
+            from .serve import serve
+
+            load_config(args.root)  # settings problems are reported before anything starts
+            return serve(args.root, args.port, args.drafts, args.future)
         elif args.command == "import":
             # The importer is separate from the builder: loaded only for this command.
             from .importer.manifest import ImportFailed
@@ -74,4 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
         return 130
+    except OSError as error:  # e.g. the port is taken, or a folder cannot be written
+        print(f"{error.filename or 'error'}: {error.strerror or error}", file=sys.stderr)
+        return 1
     return 0

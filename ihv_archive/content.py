@@ -1,6 +1,6 @@
 """Posts and the tag vocabulary: text -> Post or problems.
 
-`parse()` is pure (text in, Post or problems out); `from_file()` is the thin I/O wrapper.
+`parse()` is pure (text in, Post or problems out); load.load_post is the thin I/O around it.
 The post contract (front matter keys and their types) is in shared/DESIGN.md.
 """
 
@@ -11,7 +11,7 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,12 @@ OPTIONAL_KEYS = (
     "imported_hash",
 )
 KNOWN_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
+REQUIRED_HINTS = {
+    "title": 'write the headline in quotes: title: "…"',
+    "date": "write the date as YYYY-MM-DD",
+    "tags": "list at least one tag from content/tags.toml, e.g. tags: [policy], or write tags: []",
+    "summary": 'write one or two sentences for lists and feeds: summary: "…"',
+}
 SOURCE_KEYS = ("file", "lines", "listing")
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -134,7 +140,9 @@ def load_yaml_mapping(source: str, first_line: int) -> tuple[dict[Any, Any], dic
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
+        # Where the broken construct (an unclosed bracket or quote) starts is where the editor
+        # must look; where the parser noticed is often the line after.
+        mark = error.context_mark or error.problem_mark
         line = first_line + mark.line if mark else None
         what = error.problem or error.context or "invalid YAML"
         return Problem("", line, f"front matter is not valid YAML: {what}", _yaml_hint(what))
@@ -208,12 +216,10 @@ def _check_fields(
             hint = did_you_mean(key, KNOWN_KEYS) or f"known keys: {', '.join(KNOWN_KEYS)}"
             report(key, "unknown key", hint)
     for key in REQUIRED_KEYS:
-        if key not in data or data[key] is None or data[key] == "":
-            problems.append(
-                Problem(
-                    "", lines.get(key, first_line), f"{key}: missing", f"add '{key}:' to the front matter"
-                )
-            )
+        if key not in data:
+            problems.append(Problem("", first_line, f"{key}: missing", f"add '{key}:' to the front matter"))
+        elif data[key] is None or (isinstance(data[key], str) and not data[key].strip()):
+            problems.append(Problem("", lines.get(key, first_line), f"{key}: empty", REQUIRED_HINTS[key]))
 
     for key in ("title", "summary", "date_basis", "imported_hash"):
         if key in data and data[key] not in (None, "") and not _text(data[key]):
@@ -349,17 +355,6 @@ def parse(
         date_basis=data.get("date_basis", "") or "",
         imported_hash=data.get("imported_hash", "") or "",
     )
-
-
-def from_file(
-    file: Path, posts_dir: Path, shown: str, vocabulary: dict[str, Tag], zone: ZoneInfo
-) -> Post | list[Problem]:
-    rel_path = PurePosixPath(file.relative_to(posts_dir).as_posix())
-    try:
-        raw = file.read_bytes()
-    except OSError as error:
-        return [Problem(shown, None, f"cannot be read: {error.strerror}")]
-    return parse(raw, shown, rel_path, vocabulary, zone)
 
 
 # --- the tag vocabulary -----------------------------------------------------------------

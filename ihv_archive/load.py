@@ -5,12 +5,21 @@ Nothing here decides what gets published; it only turns files into Posts and pro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .config import Config
-from .content import Post, Tag, from_file, parse_tags
+from .content import Post, Tag, parse, parse_tags
 from .problems import Problem, display_path
+
+
+@dataclass
+class ParseCache:
+    """Parsed posts kept between loads by a long-running caller (the dev server). A post is
+    parsed again when its bytes differ (not its timestamp: a save within the same clock tick
+    still counts), or when the vocabulary or time zone it was checked against changed."""
+
+    entries: dict[Path, tuple[bytes, dict[str, Tag], str, Post | list[Problem]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,9 @@ def load_tags(config: Config) -> dict[str, Tag] | list[Problem]:
     return parse_tags(text, shown)
 
 
-def load_post(file: Path, config: Config, tags: dict[str, Tag]) -> Post | list[Problem]:
+def load_post(
+    file: Path, config: Config, tags: dict[str, Tag], cache: ParseCache | None = None
+) -> Post | list[Problem]:
     shown = display_path(file)
     content_root = config.content_dir.resolve()
     if file.is_symlink() and not file.resolve().is_relative_to(content_root):
@@ -57,10 +68,21 @@ def load_post(file: Path, config: Config, tags: dict[str, Tag]) -> Post | list[P
                 "copy the file into content/posts instead",
             )
         ]
-    return from_file(file, config.posts_dir, shown, tags, config.zone)
+    try:
+        raw = file.read_bytes()
+    except OSError as error:
+        return [Problem(shown, None, f"cannot be read: {error.strerror}")]
+    entry = cache.entries.get(file) if cache else None
+    if entry is not None and entry[:3] == (raw, tags, config.timezone):
+        return entry[3]
+    rel_path = PurePosixPath(file.relative_to(config.posts_dir).as_posix())
+    result = parse(raw, shown, rel_path, tags, config.zone)
+    if cache is not None:
+        cache.entries[file] = (raw, tags, config.timezone, result)
+    return result
 
 
-def load(config: Config) -> Loaded:
+def load(config: Config, cache: ParseCache | None = None) -> Loaded:
     tags = load_tags(config)
     problems: list[Problem] = []
     if isinstance(tags, list):
@@ -73,8 +95,12 @@ def load(config: Config) -> Loaded:
         return Loaded((), tags, tuple(problems))
     posts: list[Post] = []
     unreadable = set()
-    for file in post_files(config.posts_dir):
-        result = load_post(file, config, tags)
+    files = post_files(config.posts_dir)
+    if cache is not None:  # forget deleted files
+        present = set(files)
+        cache.entries = {f: e for f, e in cache.entries.items() if f in present}
+    for file in files:
+        result = load_post(file, config, tags, cache)
         if isinstance(result, Post):
             posts.append(result)
         else:

@@ -11,7 +11,7 @@ import posixpath
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
 from functools import partial
@@ -45,6 +45,9 @@ MONTHS = [
 ]
 
 
+Followed = tuple[tuple[PurePosixPath, str], ...]  # the post files a body links to, and where they led
+
+
 @dataclass(frozen=True)
 class Page:
     path: PurePosixPath  # relative to the output folder
@@ -67,6 +70,31 @@ class Pager:
 class Body:
     page_html: Markup
     feed_html: Markup | None  # only for posts that appear in a feed
+
+
+@dataclass
+class Memo:
+    """What the last render made, kept by a long-running caller (the dev server) so that the
+    next render re-renders only what changed. A page is reused when everything it is made
+    from (its template and every value passed to it) is equal to last time; a change to the
+    templates, the settings or the tag vocabulary starts afresh. So a render with a memo
+    always gives the same pages as one without."""
+
+    version: object = None
+    env: jinja2.Environment | None = None
+    pages: dict[str, tuple[object, bytes]] = field(default_factory=dict)
+    bodies: dict[tuple[Post, bool], tuple[Followed, Body]] = field(default_factory=dict)
+    rendered: int = 0  # pages the last render made anew
+    reused: int = 0  # pages it took from the memo
+
+
+def freeze(value: Any) -> Any:
+    """A template's inputs as one comparable value (dicts and lists become tuples)."""
+    if isinstance(value, dict):
+        return tuple((freeze(k), freeze(v)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value  # text, numbers, dates, None and our frozen dataclasses compare as they are
 
 
 # --- presentation helpers (pure; exposed to templates as filters) -------------------------
@@ -130,11 +158,34 @@ def paginate(posts: tuple[Post, ...], per_page: int, path_of: Callable[[int], st
 # --- links between posts ----------------------------------------------------------------
 
 
-def page_link_rewriter(post: Post, site: Site, urls: Urls, problems: list[Problem]) -> markdown.Rewrite:
+@dataclass(frozen=True)
+class LinkTargets:
+    """Where a link to another post's file leads. Built once a render, not once a post."""
+
+    urls: Urls
+    by_file: dict[PurePosixPath, Post]
+    published: frozenset[Post]
+    unreadable: frozenset[PurePosixPath]
+
+    @classmethod
+    def of(cls, site: Site, urls: Urls) -> LinkTargets:
+        return cls(urls, {p.rel_path: p for p in site.all_posts}, frozenset(site.posts), site.unreadable)
+
+    def resolve(self, target_file: PurePosixPath) -> str:
+        """The target's URL, or why there is none: 'missing', 'unreadable', 'draft', 'scheduled'."""
+        target = self.by_file.get(target_file)
+        if target is None:
+            return "unreadable" if target_file in self.unreadable else "missing"
+        if target not in self.published:
+            return "draft" if target.draft else "scheduled"
+        return self.urls.href(self.urls.post(target))
+
+
+def page_link_rewriter(
+    post: Post, targets: LinkTargets, problems: list[Problem], followed: list[tuple[PurePosixPath, str]]
+) -> markdown.Rewrite:
     """Links as printed on the post's page: `other.md` -> that post's URL, `/x` -> under the
     base path; anything else is left as written. Broken links to posts become problems."""
-    by_file = {p.rel_path: p for p in site.all_posts}
-    published = set(site.posts)
 
     def rewrite(href: str, line: int | None) -> str:
         parts = urlsplit(href)
@@ -144,11 +195,10 @@ def page_link_rewriter(post: Post, site: Site, urls: Urls, problems: list[Proble
             target_file = PurePosixPath(
                 posixpath.normpath((post.rel_path.parent / unquote(parts.path)).as_posix())
             )
-            target = by_file.get(target_file)
+            outcome = targets.resolve(target_file)
+            followed.append((target_file, outcome))
             where = post.body_line + line if line is not None else None
-            if target is None and target_file in site.unreadable:
-                pass  # that file's own problems are reported; don't also call it missing
-            elif target is None:
+            if outcome == "missing":
                 problems.append(
                     Problem(
                         post.path,
@@ -157,47 +207,68 @@ def page_link_rewriter(post: Post, site: Site, urls: Urls, problems: list[Proble
                         "check the file name, or link to the post's web address instead",
                     )
                 )
-            elif target not in published:
-                state = "a draft" if target.draft else "scheduled for later"
+            elif outcome in ("draft", "scheduled"):
+                state = "a draft" if outcome == "draft" else "scheduled for later"
                 problems.append(
                     Problem(
                         post.path,
                         where,
-                        f"links to {target.path}, which is {state}",
+                        f"links to {targets.by_file[target_file].path}, which is {state}",
                         "publish that post first, or remove the link",
                     )
                 )
-            else:
-                fragment = f"#{parts.fragment}" if parts.fragment else ""
-                return urls.href(urls.post(target)) + fragment
+            elif outcome != "unreadable":  # an unreadable file's own problems are reported already
+                return outcome + (f"#{parts.fragment}" if parts.fragment else "")
             return href
         if parts.path.startswith("/"):  # a path from the site's root: keep it under the base path
-            return urls.href(href[1:])
+            return targets.urls.href(href[1:])
         return href
 
     return rewrite
 
 
-def render_bodies(
-    site: Site, urls: Urls, md: MarkdownIt, in_feeds: set[Post]
-) -> tuple[dict[Post, Body], list[Problem]]:
+def render_body(
+    post: Post, targets: LinkTargets, md: MarkdownIt, in_feed: bool
+) -> tuple[Body, list[Problem], Followed]:
+    """A post's body for its page (and, if it is in a feed, for feeds: every URL absolute)."""
     problems: list[Problem] = []
-    bodies = {}
+    followed: list[tuple[PurePosixPath, str]] = []
+    tokens = markdown.parse(md, post.body)
+    page_html = markdown.render(md, tokens, page_link_rewriter(post, targets, problems, followed))
+    feed_html = None
+    if in_feed:
+        here = targets.urls.absolute(targets.urls.post(post))
+        on_page = page_link_rewriter(post, targets, [], [])  # its problems are counted above
+
+        def for_feed(href: str, line: int | None) -> str:
+            return markdown.absolute(on_page(href, line), here)
+
+        feed_html = Markup(markdown.render(md, tokens, for_feed, absolute_base=here))
+    return Body(Markup(page_html), feed_html), problems, tuple(followed)
+
+
+def render_bodies(
+    site: Site, targets: LinkTargets, md: MarkdownIt, in_feeds: set[Post], memo: Memo | None
+) -> tuple[dict[Post, Body], list[Problem]]:
+    """Every published post's body; with a memo, a body is reused while its post is unchanged
+    and every post it links to is still where it was."""
+    problems: list[Problem] = []
+    bodies: dict[Post, Body] = {}
+    kept: dict[tuple[Post, bool], tuple[Followed, Body]] = {}
     for post in site.posts:
-        tokens = markdown.parse(md, post.body)
-        page_html = markdown.render(md, tokens, page_link_rewriter(post, site, urls, problems))
-        feed_html = None
-        if post in in_feeds:
-            here = urls.absolute(urls.post(post))
-            on_page = page_link_rewriter(post, site, urls, [])  # its problems are counted above
-
-            def in_feed(
-                href: str, line: int | None, on_page: markdown.Rewrite = on_page, here: str = here
-            ) -> str:
-                return markdown.absolute(on_page(href, line), here)
-
-            feed_html = Markup(markdown.render(md, tokens, in_feed, absolute_base=here))
-        bodies[post] = Body(Markup(page_html), feed_html)
+        key = (post, post in in_feeds)
+        cached = memo.bodies.get(key) if memo else None
+        if cached and all(targets.resolve(file) == outcome for file, outcome in cached[0]):
+            bodies[post] = cached[1]
+            kept[key] = cached
+            continue
+        body, found, followed = render_body(post, targets, md, key[1])
+        bodies[post] = body
+        problems.extend(found)
+        if not found:  # a body with broken links is rendered again until they are fixed
+            kept[key] = (followed, body)
+    if memo is not None:
+        memo.bodies = kept
     return bodies, problems
 
 
@@ -232,29 +303,49 @@ def make_environment(site: Site, urls: Urls) -> jinja2.Environment:
 
 
 class _Templates:
-    """Renders templates to Pages, turning template mistakes into problems with file and line."""
+    """Renders templates to Pages, turning template mistakes into problems with file and line,
+    and taking unchanged pages from the memo when there is one."""
 
-    def __init__(self, env: jinja2.Environment, templates_dir: Path, problems: list[Problem]) -> None:
+    def __init__(
+        self, env: jinja2.Environment, templates_dir: Path, problems: list[Problem], memo: Memo | None
+    ) -> None:
         self.env = env
         self.templates_dir = templates_dir
         self.problems = problems
+        self.memo = memo
+        self.made: dict[str, tuple[object, bytes]] = {}
 
     def page(self, site_path: str, template: str, **context: Any) -> Page | None:
         try:
-            text = self.env.get_template(template).render(page_path=site_path, **context)
-            return Page(Urls.output_file(site_path), text.encode("utf-8"))
+            path = Urls.output_file(site_path)
         except UnsafePath:
             self.problems.append(Problem(site_path, None, "would be written outside the site folder"))
+            return None
+        inputs = (template, freeze(context))
+        if self.memo is not None:
+            previous = self.memo.pages.get(site_path)
+            if previous is not None and previous[0] == inputs:
+                self.made[site_path] = previous
+                self.memo.reused += 1
+                return Page(path, previous[1])
+        try:
+            content = self.env.get_template(template).render(page_path=site_path, **context).encode("utf-8")
         except jinja2.TemplateSyntaxError as error:
             shown = display_path(Path(error.filename)) if error.filename else template
             self.problems.append(Problem(shown, error.lineno, f"template error: {error.message}"))
+            return None
         except jinja2.TemplateNotFound as error:
             self.problems.append(
                 Problem(display_path(self.templates_dir), None, f"template '{error.name}' not found")
             )
+            return None
         except Exception as error:  # a mistake inside a template: name the template line
             self.problems.append(self._template_problem(template, error))
-        return None
+            return None
+        if self.memo is not None:
+            self.made[site_path] = (inputs, content)
+            self.memo.rendered += 1
+        return Page(path, content)
 
     def _template_problem(self, template: str, error: Exception) -> Problem:
         frames = [
@@ -396,17 +487,33 @@ def alias_pages(t: _Templates, site: Site, urls: Urls, taken: set[PurePosixPath]
             yield t.page(urls.alias(alias), "redirect.html", post=post)
 
 
-def render(site: Site) -> tuple[list[Page], list[Problem]]:
+def templates_fingerprint(templates_dir: Path) -> tuple[tuple[str, bytes], ...]:
+    return tuple(
+        (f.relative_to(templates_dir).as_posix(), f.read_bytes())
+        for f in sorted(templates_dir.rglob("*"))
+        if f.is_file()
+    )
+
+
+def render(site: Site, memo: Memo | None = None) -> tuple[list[Page], list[Problem]]:
     """Every file of the site, and the problems found while rendering (broken links between
-    posts, aliases that clash, template mistakes). Pages are only to be written if there are none."""
+    posts, aliases that clash, template mistakes). Pages are only to be written if there are none.
+    With a memo (the dev server's), only pages whose inputs changed are rendered again."""
     urls = Urls(site.config.base_url)
     problems: list[Problem] = []
-    t = _Templates(make_environment(site, urls), site.config.templates_dir, problems)
+    if memo is not None:
+        version = (site.config, tuple(site.tags.items()), templates_fingerprint(site.config.templates_dir))
+        if memo.version != version or memo.env is None:
+            memo.version, memo.env, memo.pages, memo.bodies = version, make_environment(site, urls), {}, {}
+        memo.rendered = memo.reused = 0
+        env = memo.env
+    else:
+        env = make_environment(site, urls)
+    t = _Templates(env, site.config.templates_dir, problems, memo)
     md = markdown.make_markdown(site.config.allow_html)
     site_feed, tag_feeds = feed_posts(site)
-    bodies, link_problems = render_bodies(
-        site, urls, md, {p for posts in (site_feed, *tag_feeds.values()) for p in posts}
-    )
+    in_feeds = {p for posts in (site_feed, *tag_feeds.values()) for p in posts}
+    bodies, link_problems = render_bodies(site, LinkTargets.of(site, urls), md, in_feeds, memo)
     problems.extend(link_problems)
 
     rendered: list[Page | None] = [
@@ -420,4 +527,6 @@ def render(site: Site) -> tuple[list[Page], list[Problem]]:
     rendered += [*small_pages(t, site, urls, listed), *static_files(site, urls)]
     pages = [p for p in rendered if p is not None]
     pages += [p for p in alias_pages(t, site, urls, {p.path for p in pages}) if p is not None]
+    if memo is not None:
+        memo.pages = t.made  # only this render's pages: deleted ones are forgotten
     return pages, problems

@@ -83,3 +83,33 @@ def swap_into_place(staging: Path, out_dir: Path) -> None:
         retired.rename(out_dir)  # put the old site back
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def sync_site(pages: Iterable[Page], out_dir: Path) -> int:
+    """Bring a folder up to date in place: the dev server's preview. Only files whose bytes
+    changed are written (each atomically, so a reader never sees half a file), and files no
+    page produces any more are removed. Returns the number of files written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wanted: set[Path] = set()
+    written = 0
+    for page in pages:
+        target = out_dir.joinpath(*page.path.parts)
+        wanted.add(target)
+        try:
+            if target.stat().st_size == len(page.content) and target.read_bytes() == page.content:
+                continue
+        except FileNotFoundError:
+            pass
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".", dir=target.parent)
+        with os.fdopen(handle, "wb") as out:
+            out.write(page.content)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+        written += 1
+    for path in sorted(out_dir.rglob("*"), reverse=True):  # deepest first, so folders empty out
+        if path.is_file() and path not in wanted:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return written

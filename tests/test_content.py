@@ -112,7 +112,7 @@ def test_datetimes_are_read_in_london_time() -> None:
             "date_precision: 'week' is not one of day, month, year",
         ),
         (('title: "Manifesto for Babies"\n', ""), "content/posts/2024/x.md:2: title: missing"),
-        (("summary: One or two sentences.", "summary: ''"), "summary: missing"),
+        (("summary: One or two sentences.", "summary: ''"), ":5: summary: empty (write one or two sentences"),
         (('title: "Manifesto for Babies"', "title: [a, b]"), "title: expected text"),
         (("summary:", "updated: 2024-01-01\nsummary:"), "updated: is before the post's date"),
     ],
@@ -139,7 +139,11 @@ def test_all_problems_of_a_file_are_reported_together() -> None:
         ("---\ntitle: x\n", ":1: front matter is not closed"),
         (
             "---\ntitle: [unclosed\ndate: 2024-01-01\n---\n",
-            "content/posts/2024/x.md:3: front matter is not valid YAML",
+            "content/posts/2024/x.md:2: front matter is not valid YAML",
+        ),
+        (
+            '---\ntitle: "unclosed\ndate: 2024-01-01\n---\n',
+            "content/posts/2024/x.md:2: front matter is not valid YAML",
         ),
         ("---\ntitle: a: b\n---\n", "(put quotes around a value that contains a colon)"),
         ("---\n- a\n- b\n---\n", ":2: front matter is a list (write it as key: value lines)"),

@@ -1,0 +1,344 @@
+"""`python build.py serve`: build, serve on 127.0.0.1, rebuild as files change, reload browsers.
+
+Three parts, after MkDocs' livereload:
+- the watcher: watchdog calls `Changes.flag()` and nothing else;
+- the build loop: waits until changes settle, rebuilds (only what changed: the render memo
+  and the parse cache), and bumps the site's generation;
+- the HTTP server: serves the preview folder under the site's own base path, so links behave
+  as on GitHub Pages; into HTML it injects a small live-reload script and, while the content
+  is broken, the problems at the top of the page.
+The preview is built into a private temporary folder, never into site/, and nothing
+injected here ever reaches `build` output.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from .config import Config, load_config, with_base_url
+from .load import ParseCache, load
+from .problems import Problem, ProblemsFound
+from .render import Memo, render
+from .urls import Urls
+from .validate import validate
+from .write import sync_site
+
+SETTLE_SECONDS = 0.15  # a burst of file events (save = write temp + rename) ends after this quiet
+LIVE_RELOAD = "__livereload"
+
+
+# --- rebuilding -------------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    """The state the server shows: the generation of the last good build and any problems."""
+
+    generation: int = 0
+    built: bool = False  # has any build succeeded?
+    problems: tuple[Problem, ...] = ()
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+
+class Rebuilder:
+    """Builds the preview; keeps what the last build made so that the next one is incremental."""
+
+    def __init__(
+        self, root: Path, out_dir: Path, port: int, drafts: bool, future: bool, say: Callable[[str], None]
+    ) -> None:
+        self.root, self.out_dir, self.port = root, out_dir, port
+        self.drafts, self.future, self.say = drafts, future, say
+        self.memo = Memo()
+        self.parse_cache = ParseCache()
+        self.preview = Preview()
+        self.lock = threading.Lock()  # held while the preview folder changes: requests wait
+
+    def config(self) -> Config:
+        config = load_config(self.root)
+        base_path = Urls(config.base_url).base_path
+        return with_base_url(config, f"http://127.0.0.1:{self.port}{base_path}")
+
+    def rebuild(self) -> bool:
+        started = time.perf_counter()
+        try:
+            config = self.config()
+            now = datetime.now(config.zone)
+            site = validate(load(config, self.parse_cache), config, now, self.drafts, self.future)
+            pages, problems = render(site, self.memo)
+            if site.problems or problems:
+                raise ProblemsFound([*site.problems, *problems])
+        except ProblemsFound as found:
+            with self.preview.changed:
+                self.preview.problems = tuple(found.problems)
+                self.preview.generation += 1
+                self.preview.changed.notify_all()
+            self.say(f"{len(found.problems)} problem(s); still serving the last good build:")
+            for problem in found.problems:
+                self.say(f"  {problem}")
+            return False
+        with self.lock:
+            written = sync_site(pages, self.out_dir)
+        with self.preview.changed:
+            self.preview.problems = ()
+            self.preview.built = True
+            self.preview.generation += 1
+            self.preview.changed.notify_all()
+        seconds = time.perf_counter() - started
+        self.say(
+            f"Built {len(site.posts)} posts in {seconds:.2f} s: "
+            f"{self.memo.rendered} pages rendered, {self.memo.reused} reused, {written} files written"
+        )
+        return True
+
+
+# --- watching ---------------------------------------------------------------------------
+
+
+class Changes(FileSystemEventHandler):
+    """The watchdog handler: it only flags that something relevant changed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.pending = threading.Condition()
+        self.flagged = False
+
+    def relevant(self, path: str) -> bool:
+        file = Path(path)
+        try:
+            rel = file.resolve().relative_to(self.root)
+        except ValueError:
+            return False
+        if rel == Path("site.toml"):
+            return True
+        if not rel.parts or rel.parts[0] not in ("content", "templates"):
+            return False
+        name = file.name  # editors' swap, backup and lock files are not content
+        return not (name.startswith((".", "~", "#")) or name.endswith(("~", ".swp", ".swx", ".tmp")))
+
+    def flag(self) -> None:
+        with self.pending:
+            self.flagged = True
+            self.pending.notify_all()
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        paths = [str(event.src_path), str(getattr(event, "dest_path", "") or "")]
+        if any(p and self.relevant(p) for p in paths):
+            self.flag()
+
+    def wait_until_settled(self, stopping: threading.Event) -> bool:
+        """Block until a change is flagged and no new one has come for SETTLE_SECONDS."""
+        with self.pending:
+            while not self.flagged:
+                if stopping.is_set():
+                    return False
+                self.pending.wait(timeout=0.5)
+            self.flagged = False
+            while self.pending.wait(timeout=SETTLE_SECONDS):  # more events: wait for quiet
+                self.flagged = False
+        return not stopping.is_set()
+
+
+# --- serving ----------------------------------------------------------------------------
+
+
+def live_reload_script(base_path: str, generation: int) -> str:
+    # The page knows which generation it shows, so a rebuild that finishes between the page
+    # loading and the script connecting still reloads it.
+    return (
+        f'<script>(function(){{var s=new EventSource("{base_path}{LIVE_RELOAD}?since={generation}");'
+        "s.onmessage=function(){s.close();location.reload();};})();</script>"
+    )
+
+
+def problems_banner(problems: tuple[Problem, ...]) -> str:
+    items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in problems)
+    return (
+        '<div id="build-problems" role="alert" style="font:16px/1.5 system-ui,sans-serif;'
+        'background:#fff4f4;color:#5c0000;border:4px solid #b00020;margin:0;padding:1rem 1.5rem">'
+        '<p style="margin:0 0 .5rem"><strong>The site could not be rebuilt.</strong> '
+        "Fix the problems below and save: this page updates by itself.</p>"
+        f'<ul style="margin:0;padding-left:1.25rem">{items}</ul>'
+        '<p style="margin:.5rem 0 0">The rest of this page is the last version that built.</p></div>'
+    )
+
+
+def inject(page: bytes, base_path: str, preview: Preview) -> bytes:
+    text = page.decode("utf-8", errors="replace")
+    if preview.problems:
+        opening = re.search(r"<body[^>]*>", text)
+        at = opening.end() if opening else 0
+        text = text[:at] + problems_banner(preview.problems) + text[at:]
+    script = live_reload_script(base_path, preview.generation)
+    closing = text.rfind("</body>")
+    text = text[:closing] + script + text[closing:] if closing >= 0 else text + script
+    return text.encode("utf-8")
+
+
+def resolve(root: Path, base_path: str, url_path: str) -> Path | str | None:
+    """The file a URL path names inside the preview folder; a string is a redirect target;
+    None means not found. Nothing outside root can be named: not by '..', not by its
+    encoded forms, not through a symbolic link."""
+    if not url_path.startswith(base_path):
+        return base_path if url_path in ("/", "") else None
+    rel = unquote(url_path[len(base_path) :])
+    if "\x00" in rel or "\\" in rel:
+        return None
+    parts = [p for p in rel.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        return None
+    candidate = root.joinpath(*parts)
+    if candidate.is_dir() and not (rel == "" or rel.endswith("/")):
+        return url_path + "/"
+    if rel == "" or rel.endswith("/"):
+        candidate = candidate / "index.html"
+    real = candidate.resolve()
+    if not real.is_relative_to(root.resolve()) or not real.is_file():
+        return None
+    return real
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: PreviewServer
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet: editors see rebuilds only
+        pass
+
+    def do_HEAD(self) -> None:
+        self.respond(head=True)
+
+    def do_GET(self) -> None:
+        self.respond(head=False)
+
+    def respond(self, head: bool) -> None:
+        server = self.server
+        parts = urlsplit(self.path)
+        if parts.path == server.base_path + LIVE_RELOAD:
+            return self.stream_reloads(parse_qs(parts.query).get("since", ["0"])[0])
+        preview = server.rebuilder.preview
+        with server.rebuilder.lock:
+            target = resolve(server.out_dir, server.base_path, parts.path)
+            if isinstance(target, str):
+                return self.send(HTTPStatus.MOVED_PERMANENTLY, b"", "text/plain", head, location=target)
+            status = HTTPStatus.OK if target is not None else HTTPStatus.NOT_FOUND
+            file = target or server.out_dir / "404.html"
+            body = file.read_bytes() if file.is_file() else None
+        if body is None:  # nothing has built yet: the page is the problems banner
+            file, status = Path("error.html"), HTTPStatus.INTERNAL_SERVER_ERROR
+            body = (
+                b'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Build failed</title>'
+                b"</head><body><h1>The preview could not be built</h1></body></html>"
+            )
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if kind == "text/html":
+            body = inject(body, server.base_path, preview)
+        self.send(status, body, kind, head)
+
+    def send(self, status: HTTPStatus, body: bytes, kind: str, head: bool, location: str = "") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", f"{kind}; charset=utf-8" if kind.startswith("text/") else kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        if location:
+            self.send_header("Location", location)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def stream_reloads(self, since: str) -> None:
+        """Server-Sent Events: one message as soon as the preview is newer than `since`."""
+        preview = self.server.rebuilder.preview
+        try:
+            seen = int(since)
+        except ValueError:
+            seen = 0
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        try:
+            self.wfile.write(b"retry: 500\n\n")
+            self.wfile.flush()
+            while not self.server.stopping.is_set():
+                with preview.changed:
+                    preview.changed.wait_for(lambda: preview.generation > seen, timeout=10)
+                    generation = preview.generation
+                if generation > seen:
+                    self.wfile.write(f"data: {generation}\n\n".encode())
+                    self.wfile.flush()
+                    return
+                self.wfile.write(b": still here\n\n")  # a closed tab shows up as a write error
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+
+class PreviewServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, rebuilder_factory: Callable[[int], Rebuilder], base_path: str) -> None:
+        super().__init__(("127.0.0.1", port), Handler)  # this machine only, never all interfaces
+        self.rebuilder = rebuilder_factory(self.server_address[1])
+        self.out_dir = self.rebuilder.out_dir
+        self.base_path = base_path
+        self.stopping = threading.Event()
+
+
+def _stop_like_ctrl_c(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str], None] = print) -> int:
+    base_path = Urls(load_config(root).base_url).base_path
+    out_dir = Path(tempfile.mkdtemp(prefix="ihv-archive-preview-"))
+    server = PreviewServer(port, lambda p: Rebuilder(root, out_dir, p, drafts, future, say), base_path)
+    rebuilder = server.rebuilder
+    changes = Changes(root)
+    observer = Observer()
+    for folder in (root / "content", root / "templates"):
+        if folder.is_dir():
+            observer.schedule(changes, str(folder), recursive=True)
+    observer.schedule(changes, str(root), recursive=False)  # site.toml
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    rebuilder.rebuild()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    observer.start()
+    thread.start()
+    say(f"Serving http://127.0.0.1:{server.server_address[1]}{base_path}  (Ctrl-C to stop)")
+    if drafts or future:
+        say("Showing " + " and ".join(w for w, on in (("drafts", drafts), ("scheduled posts", future)) if on))
+    sys.stdout.flush()
+    try:
+        while changes.wait_until_settled(server.stopping):
+            rebuilder.rebuild()
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stopping.set()
+        observer.stop()
+        server.shutdown()
+        server.server_close()
+        observer.join(timeout=2)
+        shutil.rmtree(out_dir, ignore_errors=True)
+        say("Stopped.")
+    return 0

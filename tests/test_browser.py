@@ -1,0 +1,104 @@
+"""In a real browser: headless Chromium (Debian's package) driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .test_serve import SUMMIT, SUMMIT_URL, Server, start
+
+CHROMIUM = "/usr/bin/chromium"
+# Headless, and none of the background traffic this machine's closed network would refuse.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def browser_available() -> bool:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which(CHROMIUM) is not None
+
+
+if not browser_available():
+    if os.environ.get("CI"):
+        pytest.fail("Chromium or Playwright is missing on CI: .ci/run must install them", pytrace=False)
+    pytest.skip("needs Debian's chromium and the playwright package", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def served(archive: Path) -> Iterator[Server]:
+    running = start(archive)
+    yield running
+    running.process.send_signal(signal.SIGINT)
+    running.process.wait(timeout=10)
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
+
+
+def test_the_page_reloads_by_itself_after_an_edit(archive: Path, served: Server, page: Page) -> None:
+    page.goto(f"http://127.0.0.1:{served.port}{SUMMIT_URL}")
+    assert page.locator("h1").inner_text() == "New joining link for the Working Together Summit"
+    page.evaluate("window.notReloadedYet = true")
+    post = archive / SUMMIT
+    post.write_text(post.read_text().replace("title: New joining link", "title: Reloaded joining link"))
+    page.wait_for_function(
+        "document.querySelector('h1') && document.querySelector('h1').textContent.startsWith('Reloaded')",
+        timeout=20_000,
+    )
+    assert page.evaluate("window.notReloadedYet === undefined")  # a fresh page, loaded by itself
+
+
+def test_the_problems_show_without_javascript_and_clear_when_fixed(
+    archive: Path, served: Server, browser: Browser
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    post = archive / SUMMIT
+    good = post.read_text()
+    post.write_text(
+        good.replace("title: New joining link for the Working Together Summit", "title: [unclosed")
+    )
+    banner = page.locator("#build-problems")
+    for _ in range(100):
+        page.goto(f"http://127.0.0.1:{served.port}/news-archive/")
+        if banner.count():
+            break
+        page.wait_for_timeout(200)
+    assert "content/posts/2024/summit.md:2: front matter is not valid YAML" in banner.inner_text()
+    post.write_text(good)
+    for _ in range(100):
+        page.goto(f"http://127.0.0.1:{served.port}/news-archive/")
+        if not banner.count():
+            break
+        page.wait_for_timeout(200)
+    assert banner.count() == 0
+    context.close()

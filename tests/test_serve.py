@@ -1,0 +1,201 @@
+"""The dev server, driven as an editor uses it: start it, read pages, edit files, watch."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ihv_archive.serve import Preview, inject, resolve
+
+from .conftest import PROJECT
+
+SUMMIT = "content/posts/2024/summit.md"
+SUMMIT_URL = "/news-archive/posts/2024/summit/"
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen[str], port: int, log: list[str]) -> None:
+        self.process, self.port, self.log = process, port, log
+
+    def get(self, path: str) -> tuple[int, str]:
+        """A raw GET: the path is sent exactly as given, so '..' is not tidied away first."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        connection.putrequest("GET", path, skip_accept_encoding=True)
+        connection.endheaders()
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", errors="replace")
+        connection.close()
+        return response.status, body
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
+    """Poll until the condition holds; fail, saying what was awaited, if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def start(root: Path, *flags: str) -> Server:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-u",
+            str(PROJECT / "build.py"),
+            "--root",
+            str(root),
+            "serve",
+            "--port",
+            "0",
+            *flags,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=root,
+    )
+    log: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        log.append(line)
+        if match := re.search(r"Serving http://127\.0\.0\.1:(\d+)/news-archive/", line):
+            threading.Thread(target=lambda: log.extend(process.stdout), daemon=True).start()  # type: ignore[arg-type]
+            return Server(process, int(match[1]), log)
+    raise AssertionError("serve did not start:\n" + "".join(log))
+
+
+@pytest.fixture
+def server(archive: Path) -> Iterator[Server]:
+    running = start(archive)
+    yield running
+    if running.process.poll() is None:
+        running.process.send_signal(signal.SIGINT)
+        running.process.wait(timeout=10)
+
+
+def test_pages_are_served_under_the_base_path(server: Server) -> None:
+    status, body = server.get("/news-archive/")
+    assert status == 200 and "<h1>Latest news</h1>" in body
+    assert 'EventSource("/news-archive/__livereload' in body
+    assert server.get("/")[0] == 301
+    assert server.get("/news-archive/posts/2024")[0] == 301  # a folder: add the slash
+    status, body = server.get("/news-archive/no-such-page/")
+    assert status == 404 and "Page not found" in body
+    status, body = server.get("/news-archive/feed.xml")
+    assert status == 200 and "__livereload" not in body  # only HTML gets the script
+
+
+def test_an_edit_is_served_after_the_rebuild(archive: Path, server: Server) -> None:
+    post = archive / SUMMIT
+    post.write_text(post.read_text().replace("Please use the new link.", "Please use the NEWEST link."))
+    wait_for(lambda: "NEWEST link" in server.get(SUMMIT_URL)[1], "the edited text")
+
+
+def test_saving_by_writing_a_temporary_file_and_renaming_it_works(archive: Path, server: Server) -> None:
+    post = archive / SUMMIT
+    temporary = post.with_name(".summit.md.tmp")
+    temporary.write_text(post.read_text().replace("Please use the new link.", "Saved the safe way."))
+    os.replace(temporary, post)
+    wait_for(lambda: "Saved the safe way." in server.get(SUMMIT_URL)[1], "the renamed-in text")
+
+
+def test_broken_content_shows_its_problem_on_every_page_until_fixed(archive: Path, server: Server) -> None:
+    post = archive / SUMMIT
+    good = post.read_text()
+    post.write_text(good.replace("date: 2024-04-22T09:30:00", "date: yesterday"))
+    wait_for(lambda: 'id="build-problems"' in server.get("/news-archive/")[1], "the problems banner")
+    for path in ("/news-archive/", SUMMIT_URL, "/news-archive/tags/"):
+        status, body = server.get(path)
+        assert status == 200, path  # the last good build is still served
+        assert (
+            "content/posts/2024/summit.md:3: date: &#x27;yesterday&#x27; is not a date (use YYYY-MM-DD)"
+            in body
+        )
+    assert any(
+        "summit.md:3: date: 'yesterday' is not a date" in line for line in server.log
+    )  # the terminal too
+    post.write_text(good)
+    wait_for(lambda: 'id="build-problems"' not in server.get("/news-archive/")[1], "the banner to go")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/news-archive/../../../../etc/passwd",
+        "/news-archive/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/news-archive/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+        "/news-archive/posts/..%2f..%2f..%2fsite.toml",
+        "/news-archive/%00index.html",
+        "/news-archive/..\\..\\site.toml",
+    ],
+)
+def test_nothing_outside_the_built_site_can_be_read(server: Server, path: str) -> None:
+    status, body = server.get(path)
+    assert status == 404, (path, status)
+    assert "root:" not in body and "base_url" not in body
+
+
+def test_drafts_and_scheduled_posts_only_with_their_flags(archive: Path, server: Server) -> None:
+    assert server.get("/news-archive/posts/2024/draft-post/")[0] == 404
+    flagged = start(archive, "--drafts", "--future")
+    try:
+        status, body = flagged.get("/news-archive/posts/2024/draft-post/")
+        assert status == 200 and "Draft</strong>" in body
+        assert flagged.get("/news-archive/posts/2999/scheduled/")[0] == 200
+    finally:
+        flagged.process.send_signal(signal.SIGINT)
+        flagged.process.wait(timeout=10)
+
+
+def test_ctrl_c_stops_cleanly(server: Server) -> None:
+    server.process.send_signal(signal.SIGINT)
+    assert server.process.wait(timeout=10) == 0
+    wait_for(lambda: any("Stopped." in line for line in server.log), "the goodbye")
+    assert not any("Traceback" in line for line in server.log)
+    with pytest.raises(OSError):
+        server.get("/news-archive/")
+
+
+def test_resolve_stays_inside_the_folder_even_through_links(tmp_path: Path) -> None:
+    root = tmp_path / "preview"
+    (root / "posts").mkdir(parents=True)
+    (root / "index.html").write_text("home")
+    (tmp_path / "secret.txt").write_text("secret")
+    (root / "posts" / "leak.txt").symlink_to(tmp_path / "secret.txt")
+    assert resolve(root, "/news/", "/news/") == (root / "index.html").resolve()
+    assert resolve(root, "/news/", "/news/posts") == "/news/posts/"
+    assert resolve(root, "/news/", "/news/posts/leak.txt") is None
+    assert resolve(root, "/news/", "/news/../secret.txt") is None
+    assert resolve(root, "/news/", "/elsewhere/") is None
+
+
+def test_injection_adds_the_banner_and_script_to_served_html_only() -> None:
+    from ihv_archive.problems import Problem
+
+    preview = Preview(
+        generation=7, problems=(Problem("content/posts/x.md", 3, "date: <bad>", "use YYYY-MM-DD"),)
+    )
+    page = inject(b"<html><body class='a'><h1>Hi</h1></body></html>", "/news/", preview).decode()
+    assert page.index('id="build-problems"') < page.index("<h1>Hi</h1>")
+    assert "content/posts/x.md:3: date: &lt;bad&gt; (use YYYY-MM-DD)" in page
+    assert 'EventSource("/news/__livereload?since=7")' in page
+    assert page.rstrip().endswith("</body></html>")
+
+
+def test_build_output_never_carries_the_preview_script_or_banner(built: Path) -> None:
+    from .conftest import tree_bytes
+
+    for path, content in tree_bytes(built).items():
+        assert b"__livereload" not in content and b"build-problems" not in content, path
