@@ -38,6 +38,10 @@ class Config:
         return self.content_dir / "posts"
 
     @property
+    def images_dir(self) -> Path:
+        return self.content_dir / "images"
+
+    @property
     def tags_file(self) -> Path:
         return self.content_dir / "tags.toml"
 

@@ -153,7 +153,17 @@ def load_yaml_mapping(source: str, first_line: int) -> tuple[dict[Any, Any], dic
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         return Problem("", first_line, f"front matter is {kind}", "write it as key: value lines")
-    lines = {key_node.value: first_line + key_node.start_mark.line for key_node, _ in node.value}
+    lines: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        line = first_line + key_node.start_mark.line
+        if key_node.value in lines:  # YAML would silently keep the last one
+            return Problem(
+                "",
+                line,
+                f"{key_node.value}: appears twice (also on line {lines[key_node.value]})",
+                "keep one and delete the other",
+            )
+        lines[key_node.value] = line
     return data, lines
 
 

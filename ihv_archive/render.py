@@ -457,10 +457,14 @@ def small_pages(t: _Templates, site: Site, urls: Urls, listed: Iterable[str]) ->
 
 
 def static_files(site: Site, urls: Urls) -> Iterator[Page]:
-    static = site.config.templates_dir / "static"
-    for file in sorted(static.rglob("*")) if static.is_dir() else []:
-        if file.is_file() and not file.name.startswith("."):
-            yield Page(Urls.output_file(urls.STATIC + file.relative_to(static).as_posix()), file.read_bytes())
+    """Files copied as they are: the theme's (templates/static/) and editors' images."""
+    for folder, prefix in (
+        (site.config.templates_dir / "static", urls.STATIC),
+        (site.config.images_dir, urls.IMAGES),
+    ):
+        for file in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if file.is_file() and not file.name.startswith("."):
+                yield Page(Urls.output_file(prefix + file.relative_to(folder).as_posix()), file.read_bytes())
 
 
 def alias_pages(t: _Templates, site: Site, urls: Urls, taken: set[PurePosixPath]) -> Iterator[Page | None]:

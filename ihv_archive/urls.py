@@ -65,7 +65,8 @@ class Urls:
     ROBOTS = "robots.txt"
     NOT_FOUND = "404.html"
     NOJEKYLL = ".nojekyll"  # GitHub Pages: serve the files as they are, no Jekyll
-    STATIC = "static/"
+    STATIC = "static/"  # the theme's files, from templates/static/
+    IMAGES = "images/"  # editors' images, from content/images/
 
     # --- what a site path becomes ---------------------------------------------------------
 

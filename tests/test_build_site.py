@@ -47,6 +47,12 @@ def test_post_page_shows_title_date_tags_and_body(built: Path) -> None:
     assert page.select_one("section.footnotes li#fn1") is not None
 
 
+def test_editors_images_are_published_under_the_base_path(built: Path) -> None:
+    image = soup(built / "posts/2024/summit/index.html").find("img", alt="The summit banner")
+    assert image["src"] == "/news-archive/images/2024/summit-banner.png"
+    assert (built / "images/2024/summit-banner.png").read_bytes().startswith(b"\x89PNG")
+
+
 def test_raw_html_in_a_body_is_shown_as_text_not_run(built: Path) -> None:
     page = soup(built / "posts/2024/summit/index.html")
     assert page.find("script") is None

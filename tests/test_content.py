@@ -149,6 +149,10 @@ def test_all_problems_of_a_file_are_reported_together() -> None:
         ("---\n- a\n- b\n---\n", ":2: front matter is a list (write it as key: value lines)"),
         ("---\njust words\n---\n", "front matter is a str"),
         ("---\n---\nbody", "front matter is empty"),
+        (
+            "---\ndate: 2024-01-01\ntitle: T\ndate: 2025-01-01\n---\n",
+            ":4: date: appears twice (also on line 2)",
+        ),
         ("", "content/posts/2024/x.md: is empty"),
         (
             b"---\ntitle: caf\xe9\n---\n",

@@ -44,7 +44,9 @@ def test_the_empty_summary_is_the_one_thing_check_asks_for(archive: Path) -> Non
         [sys.executable, str(PROJECT / "build.py"), "check"], capture_output=True, text=True, cwd=archive
     )
     assert check.returncode == 1
-    assert check.stderr.splitlines()[0].startswith("content/posts/2024/fill-me-in.md:5: summary: empty (write one or two sentences")
+    assert check.stderr.splitlines()[0].startswith(
+        "content/posts/2024/fill-me-in.md:5: summary: empty (write one or two sentences"
+    )
     path = archive / "content/posts/2024/fill-me-in.md"
     path.write_text(path.read_text().replace('summary: ""', 'summary: "Now written."'))
     check = subprocess.run(
