@@ -5,6 +5,7 @@ Nothing here decides what gets published; it only turns files into Posts and pro
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -36,11 +37,12 @@ def is_post_file(path: Path) -> bool:
 
 
 def post_files(posts_dir: Path) -> list[Path]:
-    return sorted(p for p in posts_dir.rglob("*.md") if is_post_file(p) and not _hidden(p, posts_dir))
-
-
-def _hidden(path: Path, top: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(top).parts)
+    """Every post file below posts_dir, in a stable order; hidden folders are skipped."""
+    found: list[Path] = []
+    for folder, subfolders, names in os.walk(posts_dir, followlinks=False):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+        found.extend(Path(folder, name) for name in names if is_post_file(Path(name)))
+    return sorted(found)
 
 
 def load_tags(config: Config) -> dict[str, Tag] | list[Problem]:
@@ -55,11 +57,13 @@ def load_tags(config: Config) -> dict[str, Tag] | list[Problem]:
 
 
 def load_post(
-    file: Path, config: Config, tags: dict[str, Tag], cache: ParseCache | None = None
+    file: Path, config: Config, tags: dict[str, Tag], cache: ParseCache | None = None, shown_dir: str = ""
 ) -> Post | list[Problem]:
-    shown = display_path(file)
-    content_root = config.content_dir.resolve()
-    if file.is_symlink() and not file.resolve().is_relative_to(content_root):
+    """One post file; shown_dir is the posts folder as editors see it (worked out once a load)."""
+    posts_dir = config.posts_dir
+    rel_path = PurePosixPath(os.path.relpath(file, posts_dir).replace(os.sep, "/"))
+    shown = f"{shown_dir or display_path(posts_dir)}/{rel_path}"
+    if file.is_symlink() and not file.resolve().is_relative_to(config.content_dir.resolve()):
         return [
             Problem(
                 shown,
@@ -75,7 +79,6 @@ def load_post(
     entry = cache.entries.get(file) if cache else None
     if entry is not None and entry[:3] == (raw, tags, config.timezone):
         return entry[3]
-    rel_path = PurePosixPath(file.relative_to(config.posts_dir).as_posix())
     result = parse(raw, shown, rel_path, tags, config.zone)
     if cache is not None:
         cache.entries[file] = (raw, tags, config.timezone, result)
@@ -99,11 +102,12 @@ def load(config: Config, cache: ParseCache | None = None) -> Loaded:
     if cache is not None:  # forget deleted files
         present = set(files)
         cache.entries = {f: e for f, e in cache.entries.items() if f in present}
+    shown_dir = display_path(config.posts_dir)
     for file in files:
-        result = load_post(file, config, tags, cache)
+        result = load_post(file, config, tags, cache, shown_dir)
         if isinstance(result, Post):
             posts.append(result)
         else:
             problems.extend(result)
-            unreadable.add(PurePosixPath(file.relative_to(config.posts_dir).as_posix()))
+            unreadable.add(PurePosixPath(os.path.relpath(file, config.posts_dir).replace(os.sep, "/")))
     return Loaded(tuple(posts), tags, tuple(problems), frozenset(unreadable))

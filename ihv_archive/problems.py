@@ -7,6 +7,7 @@ shows an editor everything that needs fixing.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,11 +35,13 @@ class ProblemsFound(Exception):
 
 
 def display_path(path: Path) -> str:
-    """The path as an editor would type it: relative to the working folder when inside it."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """The path as an editor would type it: relative to the working folder when inside it.
+    (String work only: called for every post on every build, it must not touch the disk.)"""
+    absolute = os.path.abspath(path)
+    here = os.getcwd()
+    if absolute.startswith(here.rstrip(os.sep) + os.sep):
+        return Path(absolute[len(here.rstrip(os.sep)) + 1 :]).as_posix()
+    return Path(absolute).as_posix() if path.is_absolute() else path.as_posix()
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

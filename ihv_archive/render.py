@@ -82,7 +82,7 @@ class Memo:
 
     version: object = None
     env: jinja2.Environment | None = None
-    pages: dict[str, tuple[object, bytes]] = field(default_factory=dict)
+    pages: dict[str, tuple[object, Page]] = field(default_factory=dict)
     bodies: dict[tuple[Post, bool], tuple[Followed, Body]] = field(default_factory=dict)
     rendered: int = 0  # pages the last render made anew
     reused: int = 0  # pages it took from the memo
@@ -313,21 +313,21 @@ class _Templates:
         self.templates_dir = templates_dir
         self.problems = problems
         self.memo = memo
-        self.made: dict[str, tuple[object, bytes]] = {}
+        self.made: dict[str, tuple[object, Page]] = {}
 
     def page(self, site_path: str, template: str, **context: Any) -> Page | None:
-        try:
-            path = Urls.output_file(site_path)
-        except UnsafePath:
-            self.problems.append(Problem(site_path, None, "would be written outside the site folder"))
-            return None
         inputs = (template, freeze(context))
         if self.memo is not None:
             previous = self.memo.pages.get(site_path)
             if previous is not None and previous[0] == inputs:
                 self.made[site_path] = previous
                 self.memo.reused += 1
-                return Page(path, previous[1])
+                return previous[1]
+        try:
+            path = Urls.output_file(site_path)
+        except UnsafePath:
+            self.problems.append(Problem(site_path, None, "would be written outside the site folder"))
+            return None
         try:
             content = self.env.get_template(template).render(page_path=site_path, **context).encode("utf-8")
         except jinja2.TemplateSyntaxError as error:
@@ -342,10 +342,11 @@ class _Templates:
         except Exception as error:  # a mistake inside a template: name the template line
             self.problems.append(self._template_problem(template, error))
             return None
+        page = Page(path, content)
         if self.memo is not None:
-            self.made[site_path] = (inputs, content)
+            self.made[site_path] = (inputs, page)
             self.memo.rendered += 1
-        return Page(path, content)
+        return page
 
     def _template_problem(self, template: str, error: Exception) -> Problem:
         frames = [

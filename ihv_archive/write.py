@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .problems import Problem, ProblemsFound, display_path
 from .render import Page
@@ -85,21 +85,25 @@ def swap_into_place(staging: Path, out_dir: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def sync_site(pages: Iterable[Page], out_dir: Path) -> int:
+def sync_site(
+    pages: Iterable[Page], out_dir: Path, previous: dict[PurePosixPath, bytes] | None = None
+) -> int:
     """Bring a folder up to date in place: the dev server's preview. Only files whose bytes
     changed are written (each atomically, so a reader never sees half a file), and files no
-    page produces any more are removed. Returns the number of files written."""
+    page produces any more are removed. `previous` is what the last call wrote: with it, an
+    unchanged page (the render memo hands back the very same bytes) costs no disk access at
+    all. Returns the number of files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    wanted: set[Path] = set()
+    wanted: dict[PurePosixPath, bytes] = {}
     written = 0
     for page in pages:
+        wanted[page.path] = page.content
+        before = previous.get(page.path) if previous is not None else None
+        if before is not None and (before is page.content or before == page.content):
+            continue
         target = out_dir.joinpath(*page.path.parts)
-        wanted.add(target)
-        try:
-            if target.stat().st_size == len(page.content) and target.read_bytes() == page.content:
-                continue
-        except FileNotFoundError:
-            pass
+        if previous is None and target.is_file() and target.read_bytes() == page.content:
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".", dir=target.parent)
         with os.fdopen(handle, "wb") as out:
@@ -107,9 +111,21 @@ def sync_site(pages: Iterable[Page], out_dir: Path) -> int:
         os.chmod(temporary, 0o644)
         os.replace(temporary, target)
         written += 1
-    for path in sorted(out_dir.rglob("*"), reverse=True):  # deepest first, so folders empty out
-        if path.is_file() and path not in wanted:
-            path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
+    if previous is not None:
+        stale = [out_dir.joinpath(*path.parts) for path in previous if path not in wanted]
+    else:
+        stale = [
+            p
+            for p in out_dir.rglob("*")
+            if p.is_file() and PurePosixPath(p.relative_to(out_dir).as_posix()) not in wanted
+        ]
+    for path in stale:
+        path.unlink(missing_ok=True)
+        for folder in path.parents:  # folders left empty go too
+            if folder == out_dir or any(folder.iterdir()):
+                break
+            folder.rmdir()
+    if previous is not None:
+        previous.clear()
+        previous.update(wanted)
     return written

@@ -159,6 +159,26 @@ def test_drafts_and_scheduled_posts_only_with_their_flags(archive: Path, server:
         flagged.process.wait(timeout=10)
 
 
+def test_a_port_in_use_gets_a_clear_message(archive: Path, server: Server) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT / "build.py"),
+            "--root",
+            str(archive),
+            "serve",
+            "--port",
+            str(server.port),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"serve: port {server.port} is already in use (try --port {server.port + 1}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_ctrl_c_stops_cleanly(server: Server) -> None:
     server.process.send_signal(signal.SIGINT)
     assert server.process.wait(timeout=10) == 0
