@@ -29,7 +29,16 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--base-url", help="the published address, e.g. https://example.github.io/news-archive/")
     b.add_argument("--out", type=Path, help="output folder (default: site/)")
 
-    commands.add_parser("check", help="check all content without writing anything")
+    c = commands.add_parser("check", help="check all content without writing anything")
+    c.add_argument(
+        "--site",
+        nargs="?",
+        const=Path("site"),
+        type=Path,
+        metavar="DIR",
+        help="check a built site instead: links, feeds, page metadata (default folder: site/)",
+    )
+    c.add_argument("--base-url", help="the address the site was built for (default: from site.toml)")
 
     n = commands.add_parser("new", help="start a new post")
     n.add_argument("title", help='the title, in quotes: "Title of the post"')
@@ -52,12 +61,26 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def report(problems: ProblemsFound) -> int:
+def report(problems: ProblemsFound, command: str) -> int:
     for problem in problems.problems:
         print(problem, file=sys.stderr)
     n = len(problems.problems)
-    print(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", file=sys.stderr)
+    after = {"build": "; nothing was written, the site folder is as it was", "new": "; nothing was written"}
+    print(f"{n} problem{'s' if n != 1 else ''} found{after.get(command, '')}.", file=sys.stderr)
     return 1
+
+
+def check_built_site(args: argparse.Namespace) -> int:
+    from .site_check import check_site
+
+    config = load_config(args.root, base_url=args.base_url)
+    folder = args.site if args.site.is_absolute() else args.root / args.site
+    problems = check_site(folder, config.base_url)
+    if problems:
+        raise ProblemsFound(problems)
+    count = sum(1 for _ in folder.rglob("*.html"))
+    print(f"No problems: {count} pages checked under {config.base_url}")
+    return 0
 
 
 def new_command(args: argparse.Namespace) -> int:
@@ -89,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"Built {result.posts} posts, {result.files} files into {display_path(config.out_dir)}/ in {seconds:.1f} s"
             )
+        elif args.command == "check" and args.site is not None:
+            return check_built_site(args)
         elif args.command == "check":
             site, pages = check(load_config(args.root))
             print(f"No problems: {len(site.posts)} posts would build {len(pages)} files.")
@@ -112,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("Nothing was written.", file=sys.stderr)
                 return 1
     except ProblemsFound as problems:
-        return report(problems)
+        return report(problems, args.command)
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
         return 130

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Problem:
     file: str
     line: int | None
@@ -30,7 +30,8 @@ class ProblemsFound(Exception):
     """Raised by a stage that cannot go on; carries every problem found so far."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = sorted(set(problems))
+        # By file, then line (a problem of the whole file, line None, first), then message.
+        self.problems = sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.message, p.fix))
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

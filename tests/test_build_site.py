@@ -279,6 +279,29 @@ def test_cli_reports_every_problem_without_a_traceback(archive: Path) -> None:
     assert not (archive / "site").exists()
 
 
+def test_problems_with_and_without_lines_in_one_file_are_listed_in_order(archive: Path) -> None:
+    clash = archive / "content/posts/2024/summit-copy.md"
+    clash.write_text(
+        "---\ntitle: T\ndate: 2024-05-05\ntags: [nope]\nsummary: S\nslug: summit\n---\n"  # two problems
+    )
+    (archive / "content/posts/2024/clash.md").write_text(
+        "---\ntitle: T\ndate: 2024-05-05\ntags: []\nsummary: S\nslug: summit\n---\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "build.py"), "check"], capture_output=True, text=True, cwd=archive
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert (
+        "content/posts/2024/summit-copy.md:4: tags: unknown tag 'nope' (add it to content/tags.toml first)"
+        in lines
+    )
+    assert (
+        "content/posts/2024/summit.md: slug 'summit' in 2024 is also used by content/posts/2024/clash.md"
+        in result.stderr
+    )
+
+
 def test_check_writes_nothing_and_says_all_is_well(archive: Path) -> None:
     result = subprocess.run(
         [sys.executable, str(PROJECT / "build.py"), "check"], capture_output=True, text=True, cwd=archive
