@@ -236,9 +236,13 @@ def _check_fields(
             report(key, f"expected text, got {data[key]!r}", "put the text in quotes")
     for key in ("draft",):
         if key in data and not isinstance(data[key], bool):
-            report(key, f"expected true or false, got {data[key]!r}")
+            report(key, f"expected true or false, got {data[key]!r}", f"write {key}: true or {key}: false")
     if "date_precision" in data and data["date_precision"] not in PRECISIONS:
-        report("date_precision", f"{data['date_precision']!r} is not one of day, month, year")
+        report(
+            "date_precision",
+            f"{data['date_precision']!r} is not one of day, month, year",
+            "write day, month or year: how exactly the date is known",
+        )
     if "slug" in data and not (isinstance(data["slug"], str) and SLUG_PATTERN.match(data["slug"])):
         report(
             "slug",

@@ -1,0 +1,232 @@
+"""Broken and hostile posts, each dropped into a good archive: a clear error, nothing lost.
+
+For every case, `build` and `check` exit with status 1, the message names the file (and
+line) and says how to fix it, no traceback is printed, nothing is written outside the
+output folder, and the site built before is left byte for byte as it was."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from .conftest import PROJECT, run, tree_bytes
+
+GOOD = "---\ntitle: T\ndate: 2024-05-05\ntags: [policy]\nsummary: S\n{extra}---\nBody.\n"
+
+
+def post(extra: str = "", **replace: str) -> bytes:
+    text = GOOD.format(extra=extra)
+    for old, new in replace.items():
+        text = text.replace(old.replace("_", " ") if old != "title" else "title: T", new)
+    return text.encode()
+
+
+CATALOGUE: list[tuple[str, bytes, str]] = [
+    (
+        "no front matter",
+        b"Just some text.\n",
+        "bad.md:1: no front matter: the file must start with a line of three dashes (---)",
+    ),
+    (
+        "unterminated front matter",
+        b"---\ntitle: T\ndate: 2024-01-01\n",
+        "bad.md:1: front matter is not closed: add a line of three dashes (---) after it",
+    ),
+    ("invalid YAML", b"---\ntitle: [T\ndate: 2024-01-01\n---\n", "bad.md:2: front matter is not valid YAML"),
+    (
+        "front matter is a list",
+        b"---\n- a\n- b\n---\n",
+        "bad.md:2: front matter is a list (write it as key: value lines)",
+    ),
+    (
+        "front matter is a scalar",
+        b"---\njust words\n---\n",
+        "bad.md:2: front matter is a str (write it as key: value lines)",
+    ),
+    ("empty file", b"", 'bad.md: is empty (start from `python build.py new "Title"`)'),
+    (
+        "binary file",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        "bad.md: is not a text file (posts must be Markdown text files)",
+    ),
+    (
+        "not UTF-8",
+        "---\ntitle: Café\n---\n".encode("latin-1"),
+        "bad.md:2: is not UTF-8 text (save the file as UTF-8 in your editor)",
+    ),
+    (
+        "missing field",
+        post().replace(b"title: T\n", b""),
+        "bad.md:2: title: missing (add 'title:' to the front matter)",
+    ),
+    (
+        "empty field",
+        post().replace(b"summary: S", b"summary:"),
+        "bad.md:5: summary: empty (write one or two sentences",
+    ),
+    (
+        "tags as a number",
+        post().replace(b"tags: [policy]", b"tags: 7"),
+        "bad.md:4: tags: expected a list of tag names, got 7 (write tags: [safeguarding, policy])",
+    ),
+    (
+        "title as a list",
+        post().replace(b"title: T", b"title: [a, b]"),
+        "bad.md:2: title: expected text, got ['a', 'b'] (put the text in quotes)",
+    ),
+    (
+        "draft as maybe",
+        post("draft: maybe\n"),
+        "bad.md:6: draft: expected true or false, got 'maybe' (write draft: true or draft: false)",
+    ),
+    (
+        "date as a word",
+        post().replace(b"2024-05-05", b"soon"),
+        "bad.md:3: date: 'soon' is not a date (use YYYY-MM-DD)",
+    ),
+    (
+        "impossible date",
+        post().replace(b"2024-05-05", b"2023-02-30"),
+        "bad.md:3: date: '2023-02-30' is not a real date (check the day and month)",
+    ),
+    (
+        "unknown precision",
+        post("date_precision: week\n"),
+        "bad.md:6: date_precision: 'week' is not one of day, month, year (write day, month or year",
+    ),
+    ("unknown key", post("colour: red\n"), "bad.md:6: colour: unknown key (known keys:"),
+    ("misspelt key", post("sumary: x\n"), "bad.md:6: sumary: unknown key (did you mean 'summary'?)"),
+    (
+        "unknown tag",
+        post().replace(b"[policy]", b"[gardening]"),
+        "bad.md:4: tags: unknown tag 'gardening' (add it to content/tags.toml first)",
+    ),
+    (
+        "slug climbing out",
+        post("slug: ../../../etc\n"),
+        "bad.md:6: slug: '../../../etc' is not a slug (use lower-case letters",
+    ),
+    ("slug as an absolute path", post("slug: /etc/passwd\n"), "bad.md:6: slug: '/etc/passwd' is not a slug"),
+    (
+        "alias climbing out",
+        post("aliases: [/../../../tmp/x/]\n"),
+        "bad.md:6: aliases: '/../../../tmp/x/' is not a path on this site (start it with /",
+    ),
+    (
+        "alias encoded",
+        post("aliases: ['/%2e%2e/%2e%2e/x/']\n"),
+        "bad.md:6: aliases: '/%2e%2e/%2e%2e/x/' is not a path on this site",
+    ),
+    (
+        "alias to another site",
+        post("aliases: ['https://evil.example/']\n"),
+        "aliases: 'https://evil.example/' is not a path on this site",
+    ),
+    (
+        "alias over an existing page",
+        post("aliases: [/tags/]\n"),
+        "bad.md: aliases: '/tags/' is already a page of the site (choose another old URL",
+    ),
+    (
+        "duplicate slug",
+        post("slug: summit\n"),
+        "content/posts/2024/summit.md: slug 'summit' in 2024 is also used by content/posts/2024/bad.md (rename one file",
+    ),
+    (
+        "link to a missing post",
+        post().replace(b"Body.", b"See [it](gone.md)."),
+        "bad.md:7: links to 'gone.md', but content/posts/2024/gone.md does not exist (check the file name",
+    ),
+    (
+        "duplicate key",
+        post("title: Again\n"),
+        "bad.md:6: title: appears twice (also on line 2) (keep one and delete the other)",
+    ),
+    ("huge file", post().replace(b"Body.", b"x" * 3_000_000), "bad.md: is too large (3,000,"),
+]
+
+
+def snapshot_outside_site(root: Path) -> dict[str, bytes]:
+    return {
+        k: v for k, v in tree_bytes(root).items() if not k.startswith(("site/", "content/posts/2024/bad.md"))
+    }
+
+
+def assert_clear_failure(archive: Path, expected: str) -> None:
+    site_before = tree_bytes(archive / "site")
+    rest_before = snapshot_outside_site(archive)
+    for command in ("build", "check"):
+        result = subprocess.run(
+            [sys.executable, str(PROJECT / "build.py"), command], capture_output=True, text=True, cwd=archive
+        )
+        assert result.returncode == 1, (command, result.stdout)
+        assert "Traceback" not in result.stderr and "Error:" not in result.stderr
+        assert expected in result.stderr, result.stderr
+    assert tree_bytes(archive / "site") == site_before
+    assert snapshot_outside_site(archive) == rest_before
+    assert sorted(p.name for p in archive.iterdir() if p.name.startswith(".site")) == []
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), CATALOGUE, ids=[c[0] for c in CATALOGUE])
+def test_a_bad_post_is_a_clear_error_and_nothing_is_lost(
+    built: Path, name: str, content: bytes, expected: str
+) -> None:
+    archive = built.parent
+    (archive / "content/posts/2024/bad.md").write_bytes(content)
+    assert_clear_failure(archive, expected)
+
+
+def test_a_link_to_a_file_outside_content(built: Path, tmp_path: Path) -> None:
+    archive = built.parent
+    outside = tmp_path / "elsewhere.md"
+    outside.write_text(GOOD.format(extra=""))
+    (archive / "content/posts/2024/bad.md").symlink_to(outside)
+    assert_clear_failure(
+        archive, "bad.md: is a link to a file outside content/ (copy the file into content/posts instead)"
+    )
+
+
+def test_all_problems_in_one_run_are_reported_together(built: Path) -> None:
+    archive = built.parent
+    for n, (_, content, _) in enumerate(CATALOGUE[:10]):
+        (archive / f"content/posts/2024/bad-{n}.md").write_bytes(content)
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "build.py"), "check"], capture_output=True, text=True, cwd=archive
+    )
+    assert result.returncode == 1
+    assert sum(1 for n in range(10) if f"bad-{n}.md" in result.stderr) == 10
+    assert "10 problems found" in result.stderr
+
+
+HOSTILE_TITLE = '<script>alert("t")</script> & “quotes” </title><img src=x onerror=alert(1)>'
+
+
+def test_hostile_but_valid_content_builds_safely(archive: Path) -> None:
+    (archive / "content/posts/2024/hostile.md").write_text(
+        "---\n"
+        f"title: {HOSTILE_TITLE!r}\n"
+        "date: 2024-06-11\ntags: [policy]\n"
+        "summary: '</script><script>alert(2)</script> ]]> --> \"'\n"
+        "---\n"
+        "<script>alert(3)</script>\n\n"
+        "[js](javascript:alert(4)) [data](data:text/html;base64,PHNjcmlwdD4=) "
+        "[vb](vbscript:msgbox) <img src=x onerror=alert(5)>\n"
+    )
+    assert run(archive, "build") == 0
+    page = BeautifulSoup((archive / "site/posts/2024/hostile/index.html").read_text(), "html.parser")
+    assert page.find("script") is None and page.find("img", onerror=True) is None
+    assert page.h1.get_text() == HOSTILE_TITLE  # shown as text, exactly
+    hrefs = [a.get("href", "") for a in page.find_all("a")]
+    assert not any(h.lower().startswith(("javascript:", "data:", "vbscript:")) for h in hrefs)
+    import feedparser
+
+    for feed_name in ("feed.xml", "atom.xml", "tags/policy/feed.xml"):
+        feed = feedparser.parse((archive / "site" / feed_name).read_bytes())
+        assert not feed.bozo, feed_name
+        entry = next(e for e in feed.entries if "hostile" in e.link)
+        assert entry.title == HOSTILE_TITLE
+        assert "<script" not in (entry.get("content", [{"value": entry.summary}])[0]["value"])
