@@ -202,8 +202,10 @@ def parse_when(value: Any, zone: ZoneInfo) -> datetime | str:
 
 
 def slug_from_filename(stem: str) -> str:
-    """A URL slug from a file name: 'Manifesto for Babies' -> 'manifesto-for-babies'."""
-    ascii_text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    """A URL slug from a file name: 'Manifesto for Babies' -> 'manifesto-for-babies'.
+    Apostrophes join ("what’s" -> "whats"); any other non-word character separates."""
+    words = re.sub(r"[^\w'’]+", " ", stem)
+    ascii_text = unicodedata.normalize("NFKD", words).encode("ascii", "ignore").decode().replace("'", "")
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 

@@ -61,6 +61,7 @@ def test_the_empty_summary_is_the_one_thing_check_asks_for(archive: Path) -> Non
         ("Babies’ “Manifesto” & £1bn: what’s next?", "babies-manifesto-1bn-whats-next"),
         ('He said "hello" \\ goodbye: #1', "he-said-hello-goodbye-1"),
         ("Café für Säuglinge – Ålesund", "cafe-fur-sauglinge-alesund"),
+        ("Pasted\x7ffrom\x85Word\u2028text", "pasted-from-word-text"),
     ],
 )
 def test_awkward_titles_make_valid_yaml_and_sensible_slugs(archive: Path, title: str, slug: str) -> None:

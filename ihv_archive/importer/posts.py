@@ -102,9 +102,15 @@ def make_posts(articles: list[Article], rules: Rules) -> list[Post]:
     return posts
 
 
+# Characters YAML will not keep as they are, even quoted: DEL, C1 controls (NEL is a line
+# break to YAML), lone surrogates, U+FFFE/U+FFFF. JSON escapes C0 controls, not these.
+NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
 def _quoted(text: str) -> str:
     """A YAML double-quoted scalar (JSON's string syntax is a subset of YAML's)."""
-    return json.dumps(plain(text), ensure_ascii=False)
+    quoted = json.dumps(plain(text), ensure_ascii=False)
+    return NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
 def front_matter(post: Post) -> str:

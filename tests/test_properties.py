@@ -1,0 +1,122 @@
+"""Property-based tests: random text into the front matter parser, the Markdown renderer, the
+importer and a whole build. Every outcome is a result or a clean list of problems; never an
+unhandled exception."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from zoneinfo import ZoneInfo
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ihv_archive import markdown
+from ihv_archive.config import load_config
+from ihv_archive.content import KNOWN_KEYS, Post, Tag, parse
+from ihv_archive.importer.manifest import Source
+from ihv_archive.importer.posts import make_posts
+from ihv_archive.importer.rules import load_rules
+from ihv_archive.importer.segment import content_lines, segment
+from ihv_archive.load import load
+from ihv_archive.problems import Problem, ProblemsFound
+from ihv_archive.render import render
+from ihv_archive.validate import validate
+
+from .conftest import FIXTURE, PROJECT
+
+LONDON = ZoneInfo("Europe/London")
+TAGS = {"policy": Tag("policy", "Policy", "")}
+RULES = load_rules()
+MD = markdown.make_markdown()
+
+# YAML-able values, including the awkward ones: dates as text, nesting, odd scalars.
+values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=40)
+    | st.sampled_from(["2024-01-01", "2024-02-30", "yes", "~", "policy", "[policy]", "/old/"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+front_matter = st.dictionaries(st.sampled_from(KNOWN_KEYS) | st.text(max_size=10), values, max_size=8)
+
+
+def is_outcome(result: object) -> bool:
+    return isinstance(result, Post) or (
+        isinstance(result, list) and all(isinstance(p, Problem) for p in result)
+    )
+
+
+@given(st.binary(max_size=400) | st.text(max_size=400).map(str.encode))
+@settings(max_examples=300, deadline=None)
+def test_any_bytes_are_a_post_or_problems(raw: bytes) -> None:
+    assert is_outcome(parse(raw, "x.md", PurePosixPath("2024/x.md"), TAGS, LONDON))
+
+
+@given(front_matter, st.text(max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_any_front_matter_is_a_post_or_problems(data: dict[str, object], body: str) -> None:
+    text = "---\n" + yaml.safe_dump(data, allow_unicode=True) + "---\n" + body
+    result = parse(text, "x.md", PurePosixPath("2024/x.md"), TAGS, LONDON)
+    assert is_outcome(result)
+    if isinstance(result, list):
+        assert all(p.file == "x.md" and p.message for p in result)
+
+
+@given(st.text(max_size=600))
+@settings(max_examples=300, deadline=None)
+def test_any_markdown_renders_and_raw_html_stays_text(text: str) -> None:
+    html = markdown.render(MD, markdown.parse(MD, text), lambda href, line: href)
+    assert isinstance(html, str)
+    assert "<script" not in html.lower()
+    assert 'href="javascript:' not in html.lower()
+
+
+@given(
+    st.lists(
+        st.text(max_size=120) | st.sampled_from(["\u00a0", "", "  • item", "1.An item", "[1] Note"]),
+        max_size=30,
+    )
+)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_listing_imports_into_posts_the_builder_accepts(lines: list[str]) -> None:
+    source = Source("sources/x.txt", "X", "policy", "ihv.org.uk", False, (), (), tuple(lines))
+    found, _ = content_lines(source, RULES)
+    articles = segment(source, found, RULES, set()) if found else []
+    posts = make_posts(articles, RULES)
+    vocabulary = {r.tag: Tag(r.tag, r.tag, "") for r in RULES.tags} | TAGS
+    from ihv_archive.importer.posts import file_text
+
+    for post in posts:
+        result = parse(file_text(post), "p.md", PurePosixPath(post.path), vocabulary, LONDON)
+        assert isinstance(result, Post), result  # what the importer writes, the builder accepts
+
+
+@given(st.text(min_size=1, max_size=60), st.text(max_size=120), st.text(max_size=300))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_post_builds_or_fails_cleanly(
+    tmp_path_factory: object, title: str, summary: str, body: str
+) -> None:
+    root = Path(tmp_path_factory.mktemp("prop"))  # type: ignore[attr-defined]
+    shutil.copytree(FIXTURE, root, dirs_exist_ok=True)
+    shutil.copytree(PROJECT / "templates", root / "templates")
+    (root / "content/posts/2024/random.md").write_text(
+        f"---\ntitle: {json.dumps(title)}\ndate: 2024-06-01\ntags: [policy]\nsummary: {json.dumps(summary)}\n---\n{body}",
+        encoding="utf-8",
+    )
+    config = load_config(root)
+    site = validate(load(config), config, datetime(2026, 1, 1, tzinfo=LONDON))
+    try:
+        pages, problems = render(site)
+    except ProblemsFound:  # pragma: no cover - render reports, it does not raise
+        raise
+    assert all(isinstance(p, Problem) for p in [*site.problems, *problems])
+    if not site.problems and not problems:
+        page = next(p for p in pages if p.path.as_posix() == "posts/2024/random/index.html")
+        assert b"<script" not in page.content.split(b"<main")[1]
