@@ -1,0 +1,59 @@
+"""Crash safety: a build killed (SIGKILL) at any moment leaves a whole site behind."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .conftest import PROJECT, tree_bytes
+
+sys.path.insert(0, str(PROJECT / "bench"))
+from make_corpus import make  # noqa: E402
+
+VERSIONS = ("Archive, version A", "Archive, version B")
+
+
+def set_version(root: Path, title: str) -> None:
+    settings = root / "site.toml"
+    text = settings.read_text()
+    settings.write_text(text.replace(text.split("\n")[0], f'title = "{title}"'))
+
+
+def build(root: Path, out: Path | None = None) -> subprocess.Popen[bytes]:
+    command = [sys.executable, str(PROJECT / "build.py"), "--root", str(root), "build"]
+    return subprocess.Popen([*command, "--out", str(out)] if out else command, stdout=subprocess.DEVNULL)
+
+
+def test_a_build_killed_at_random_moments_never_leaves_a_half_written_site(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    make(300, root)  # large enough that a build takes about a second
+    reference = {}
+    for version in VERSIONS:
+        set_version(root, version)
+        assert build(root, tmp_path / version).wait() == 0
+        reference[version] = tree_bytes(tmp_path / version)
+    assert reference[VERSIONS[0]] != reference[VERSIONS[1]]
+    assert build(root).wait() == 0  # site/ now holds version B
+    current = VERSIONS[1]
+    chance = random.Random(20261122)
+    killed = 0
+    for _ in range(8):
+        target = VERSIONS[0] if current == VERSIONS[1] else VERSIONS[1]
+        set_version(root, target)
+        process = build(root)
+        time.sleep(chance.uniform(0.05, 1.5))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            killed += 1
+        process.wait()
+        after_kill = tree_bytes(root / "site")
+        assert after_kill in (reference[current], reference[target])  # one whole version, never a mixture
+        assert build(root).wait() == 0  # the next build succeeds...
+        assert tree_bytes(root / "site") == reference[target]  # ...and equals a clean build
+        assert [p.name for p in root.iterdir() if p.name.startswith(".site")] == []  # leftovers cleared
+        current = target
+    assert killed >= 3  # the loop really did interrupt builds
