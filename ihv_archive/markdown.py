@@ -31,7 +31,19 @@ def make_markdown(allow_html: bool = False) -> MarkdownIt:
     md.use(anchors_plugin, min_level=2, max_level=4)
     md.use(absolute_footnote_links)
     md.use(headed_footnotes)
+    md.use(no_second_h1)
     return md
+
+
+def no_second_h1(md: MarkdownIt) -> None:
+    """The page's title is its only h1: a `# Heading` in a body becomes an h2."""
+
+    def demote(state: Any) -> None:
+        for token in state.tokens:
+            if token.type in ("heading_open", "heading_close") and token.tag == "h1":
+                token.tag = "h2"
+
+    md.core.ruler.before("anchor", "no_second_h1", demote)  # so the demoted heading gets its id
 
 
 def headed_footnotes(md: MarkdownIt) -> None:
@@ -76,6 +88,21 @@ def _links(tokens: Sequence[Token], line: int | None = None) -> Iterator[tuple[T
             yield token, "src", here
         if token.children:
             yield from _links(token.children, here)
+
+
+ImageSize = Callable[[str], tuple[int, int] | None]  # an image's URL as printed -> its size
+
+
+def decorate_images(tokens: Sequence[Token], size_of: ImageSize) -> None:
+    """Images load lazily and, when their size is known, reserve their space (no layout jump)."""
+    for token, attr, _ in _links(tokens):
+        if token.type == "image" and attr == "src":
+            token.attrSet("loading", "lazy")
+            token.attrSet("decoding", "async")
+            size = size_of(str(token.attrGet("src")))
+            if size:
+                token.attrSet("width", str(size[0]))
+                token.attrSet("height", str(size[1]))
 
 
 def parse(md: MarkdownIt, text: str) -> list[Token]:

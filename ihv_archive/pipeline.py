@@ -9,6 +9,7 @@ from .config import Config
 from .load import load
 from .problems import ProblemsFound
 from .render import Page, render
+from .search import index_search
 from .validate import Site, validate
 from .write import refuse_unsafe_out_dir, write_site
 
@@ -35,4 +36,5 @@ def check(config: Config, now: datetime | None = None) -> tuple[Site, list[Page]
 def build(config: Config, now: datetime | None = None) -> BuildResult:
     refuse_unsafe_out_dir(config.out_dir, [config.root, config.content_dir, config.templates_dir])
     site, pages = check(config, now)
-    return BuildResult(posts=len(site.posts), files=write_site(pages, config.out_dir))
+    files = write_site(pages, config.out_dir, finish=lambda staging: index_search(staging, config.language))
+    return BuildResult(posts=len(site.posts), files=files)

@@ -7,9 +7,11 @@ comes from urls.Urls; every body from the one Markdown renderer.
 
 from __future__ import annotations
 
+import heapq
+import json
 import posixpath
 import traceback
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,11 +21,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import imagesize
 import jinja2
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from . import markdown
+from .config import Config
 from .content import Post
 from .problems import Problem, display_path
 from .urls import UnsafePath, Urls
@@ -84,6 +88,8 @@ class Memo:
     env: jinja2.Environment | None = None
     pages: dict[str, tuple[object, Page]] = field(default_factory=dict)
     bodies: dict[tuple[Post, bool], tuple[Followed, Body]] = field(default_factory=dict)
+    related_key: object = None  # every post's path, date and tags: what related posts depend on
+    related: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rendered: int = 0  # pages the last render made anew
     reused: int = 0  # pages it took from the memo
 
@@ -137,6 +143,63 @@ def rfc3339(when: datetime) -> str:
 
 def last_change(post: Post) -> datetime:
     return post.updated or post.date
+
+
+WORDS_PER_MINUTE = 200
+
+
+def reading_time(post: Post) -> str:
+    minutes = max(1, round(len(post.body.split()) / WORDS_PER_MINUTE))
+    return f"{minutes} min read"
+
+
+def json_ld(post: Post, config: Config, urls: Urls) -> Markup:
+    """schema.org NewsArticle for search engines. '<', '>' and '&' are escaped inside the
+    JSON, so no title or summary can close the script element it sits in."""
+    organisation = {"@type": "Organization", "name": config.author or config.title}
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": post.title,
+        "description": post.summary,
+        "datePublished": post.date.isoformat(timespec="seconds"),
+        "dateModified": last_change(post).isoformat(timespec="seconds"),
+        "inLanguage": config.language,
+        "author": organisation,
+        "publisher": organisation,
+        "mainEntityOfPage": urls.absolute(urls.post(post)),
+        "url": urls.absolute(urls.post(post)),
+        "keywords": list(post.tags),
+    }
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+RELATED = 3
+
+
+def related_posts(posts: tuple[Post, ...], by_tag: dict[str, tuple[Post, ...]]) -> dict[str, tuple[str, ...]]:
+    """For each post (by path), up to three others: most tags in common, then nearest in time;
+    posts with no tag in common only when there are not three that share one."""
+    position = {p.path: i for i, p in enumerate(posts)}
+    related: dict[str, tuple[str, ...]] = {}
+    for i, post in enumerate(posts):
+        shared: Counter[str] = Counter()
+        for tag in post.tags:
+            for other in by_tag.get(tag, ()):
+                if other.path != post.path:
+                    shared[other.path] += 1
+        chosen = heapq.nsmallest(
+            RELATED, shared, key=lambda o: (-shared[o], abs(position[o] - i), position[o])
+        )
+        step = 1
+        while len(chosen) < RELATED and step < len(posts):  # fill from the posts nearest in time
+            for j in (i - step, i + step):
+                if 0 <= j < len(posts) and posts[j].path not in chosen and len(chosen) < RELATED:
+                    chosen.append(posts[j].path)
+            step += 1
+        related[post.path] = tuple(chosen)
+    return related
 
 
 def paginate(posts: tuple[Post, ...], per_page: int, path_of: Callable[[int], str]) -> list[Pager]:
@@ -227,13 +290,45 @@ def page_link_rewriter(
     return rewrite
 
 
+def image_sizes(images_dir: Path, urls: Urls) -> Callable[[Post], markdown.ImageSize]:
+    """For a post: an image's size from its file in content/images/, if it is one of ours."""
+
+    def for_post(post: Post) -> markdown.ImageSize:
+        def size_of(src: str) -> tuple[int, int] | None:
+            parts = urlsplit(src)
+            if parts.scheme or parts.netloc:
+                return None
+            path = (
+                parts.path[1:]
+                if parts.path.startswith("/")
+                else posixpath.normpath(urls.post(post) + parts.path)
+            )
+            if not path.startswith(urls.IMAGES):
+                return None
+            file = images_dir / unquote(path[len(urls.IMAGES) :])
+            try:
+                width, height = imagesize.get(file)
+            except (OSError, ValueError):
+                return None
+            return (width, height) if width > 0 and height > 0 else None
+
+        return size_of
+
+    return for_post
+
+
 def render_body(
-    post: Post, targets: LinkTargets, md: MarkdownIt, in_feed: bool
+    post: Post,
+    targets: LinkTargets,
+    md: MarkdownIt,
+    in_feed: bool,
+    size_of: markdown.ImageSize = lambda src: None,
 ) -> tuple[Body, list[Problem], Followed]:
     """A post's body for its page (and, if it is in a feed, for feeds: every URL absolute)."""
     problems: list[Problem] = []
     followed: list[tuple[PurePosixPath, str]] = []
     tokens = markdown.parse(md, post.body)
+    markdown.decorate_images(tokens, size_of)
     page_html = markdown.render(md, tokens, page_link_rewriter(post, targets, problems, followed))
     feed_html = None
     if in_feed:
@@ -248,7 +343,12 @@ def render_body(
 
 
 def render_bodies(
-    site: Site, targets: LinkTargets, md: MarkdownIt, in_feeds: set[Post], memo: Memo | None
+    site: Site,
+    targets: LinkTargets,
+    md: MarkdownIt,
+    in_feeds: set[Post],
+    memo: Memo | None,
+    sizes: Callable[[Post], markdown.ImageSize] = lambda post: lambda src: None,
 ) -> tuple[dict[Post, Body], list[Problem]]:
     """Every published post's body; with a memo, a body is reused while its post is unchanged
     and every post it links to is still where it was."""
@@ -262,7 +362,7 @@ def render_bodies(
             bodies[post] = cached[1]
             kept[key] = cached
             continue
-        body, found, followed = render_body(post, targets, md, key[1])
+        body, found, followed = render_body(post, targets, md, key[1], sizes(post))
         bodies[post] = body
         problems.extend(found)
         if not found:  # a body with broken links is rendered again until they are fixed
@@ -386,8 +486,11 @@ def posts_by_year(site: Site) -> dict[int, tuple[Post, ...]]:
     return {year: tuple(grouped[year]) for year in sorted(grouped, reverse=True)}
 
 
-def post_pages(t: _Templates, site: Site, urls: Urls, bodies: dict[Post, Body]) -> Iterator[Page | None]:
+def post_pages(
+    t: _Templates, site: Site, urls: Urls, bodies: dict[Post, Body], related: dict[str, tuple[str, ...]]
+) -> Iterator[Page | None]:
     posts = site.posts
+    by_path = {p.path: p for p in posts}
     for i, post in enumerate(posts):
         yield t.page(
             urls.post(post),
@@ -396,6 +499,9 @@ def post_pages(t: _Templates, site: Site, urls: Urls, bodies: dict[Post, Body]) 
             body=bodies[post].page_html,
             newer=posts[i - 1] if i > 0 else None,
             older=posts[i + 1] if i + 1 < len(posts) else None,
+            related=tuple(by_path[path] for path in related[post.path]),
+            reading_time=reading_time(post),
+            structured_data=json_ld(post, site.config, urls),
         )
 
 
@@ -454,6 +560,9 @@ def small_pages(t: _Templates, site: Site, urls: Urls, listed: Iterable[str]) ->
     yield t.page(urls.SITEMAP, "sitemap.xml", entries=entries)
     yield t.page(urls.ROBOTS, "robots.txt")
     yield t.page(urls.NOT_FOUND, "404.html", posts=site.posts[:5])
+    yield t.page(urls.search(), "search.html")
+    counts = {slug: len(posts) for slug, posts in posts_by_tag(site).items()}
+    yield t.page(urls.subscribe(), "subscribe.html", counts=counts)
     yield Page(Urls.output_file(urls.NOJEKYLL), b"")
 
 
@@ -500,6 +609,26 @@ def templates_fingerprint(templates_dir: Path) -> tuple[tuple[str, bytes], ...]:
     )
 
 
+def files_fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    return tuple(
+        (f.relative_to(folder).as_posix(), f.stat().st_size, f.stat().st_mtime_ns)
+        for f in sorted(folder.rglob("*"))
+        if f.is_file()
+    )
+
+
+def related_for(site: Site, memo: Memo | None) -> dict[str, tuple[str, ...]]:
+    """Related posts, reused from the memo while no post's path, date or tags changed (an
+    edit to a body, the usual case, changes none of them)."""
+    key = tuple((p.path, p.date, p.tags) for p in site.posts)
+    if memo is not None and memo.related_key == key:
+        return memo.related
+    related = related_posts(site.posts, posts_by_tag(site))
+    if memo is not None:
+        memo.related_key, memo.related = key, related
+    return related
+
+
 def render(site: Site, memo: Memo | None = None) -> tuple[list[Page], list[Problem]]:
     """Every file of the site, and the problems found while rendering (broken links between
     posts, aliases that clash, template mistakes). Pages are only to be written if there are none.
@@ -507,7 +636,12 @@ def render(site: Site, memo: Memo | None = None) -> tuple[list[Page], list[Probl
     urls = Urls(site.config.base_url)
     problems: list[Problem] = []
     if memo is not None:
-        version = (site.config, tuple(site.tags.items()), templates_fingerprint(site.config.templates_dir))
+        version = (
+            site.config,
+            tuple(site.tags.items()),
+            templates_fingerprint(site.config.templates_dir),
+            files_fingerprint(site.config.images_dir),  # image sizes are printed in bodies
+        )
         if memo.version != version or memo.env is None:
             memo.version, memo.env, memo.pages, memo.bodies = version, make_environment(site, urls), {}, {}
         memo.rendered = memo.reused = 0
@@ -518,11 +652,13 @@ def render(site: Site, memo: Memo | None = None) -> tuple[list[Page], list[Probl
     md = markdown.make_markdown(site.config.allow_html)
     site_feed, tag_feeds = feed_posts(site)
     in_feeds = {p for posts in (site_feed, *tag_feeds.values()) for p in posts}
-    bodies, link_problems = render_bodies(site, LinkTargets.of(site, urls), md, in_feeds, memo)
+    sizes = image_sizes(site.config.images_dir, urls)
+    bodies, link_problems = render_bodies(site, LinkTargets.of(site, urls), md, in_feeds, memo, sizes)
     problems.extend(link_problems)
+    related = related_for(site, memo)
 
     rendered: list[Page | None] = [
-        *post_pages(t, site, urls, bodies),
+        *post_pages(t, site, urls, bodies, related),
         *list_pages(t, site, urls),
         *archive_pages(t, site, urls),
         *feed_pages(t, site, urls, bodies),

@@ -49,6 +49,7 @@ from .config import Config, load_config, with_base_url
 from .load import ParseCache, load
 from .problems import Problem, ProblemsFound
 from .render import Memo, render
+from .search import index_search
 from .urls import Urls
 from .validate import validate
 from .write import sync_site
@@ -360,7 +361,11 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
             observer.schedule(changes, str(folder), recursive=True, event_filter=WATCHED)
     observer.schedule(changes, str(root), recursive=False, event_filter=WATCHED)  # site.toml
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
-    rebuilder.rebuild()
+    if rebuilder.rebuild():
+        try:  # search covers the posts as they were at start: indexing on every save would slow it
+            index_search(out_dir, rebuilder.config().language)
+        except ProblemsFound as found:
+            say(f"Search will not work in this preview: {found.problems[0]}")
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     observer.start()
     thread.start()

@@ -55,6 +55,14 @@ class Urls:
         return "archive/" if year is None else f"archive/{year}/"
 
     @staticmethod
+    def search() -> str:
+        return "search/"
+
+    @staticmethod
+    def subscribe() -> str:
+        return "subscribe/"
+
+    @staticmethod
     def alias(old_url: str) -> str:
         """An alias as written in front matter ("/old/url/") -> its site path ("old/url/")."""
         return old_url.lstrip("/")
@@ -67,6 +75,7 @@ class Urls:
     NOJEKYLL = ".nojekyll"  # GitHub Pages: serve the files as they are, no Jekyll
     STATIC = "static/"  # the theme's files, from templates/static/
     IMAGES = "images/"  # editors' images, from content/images/
+    SEARCH_BUNDLE = "pagefind/"  # written by Pagefind when the site is indexed
 
     # --- what a site path becomes ---------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
 from .problems import Problem, ProblemsFound, display_path
@@ -44,8 +44,10 @@ def recover(out_dir: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def write_site(pages: Iterable[Page], out_dir: Path) -> int:
-    """Write every page into out_dir, replacing what was there; returns the number of files."""
+def write_site(pages: Iterable[Page], out_dir: Path, finish: Callable[[Path], None] | None = None) -> int:
+    """Write every page into out_dir, replacing what was there; returns the number of files.
+    `finish` runs on the complete new site before it replaces the old one (the search
+    index is made there); if it fails, the old site stays."""
     out_dir = out_dir.absolute()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     recover(out_dir)
@@ -61,6 +63,8 @@ def write_site(pages: Iterable[Page], out_dir: Path) -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(page.content)
             count += 1
+        if finish is not None:
+            finish(staging)
         os.chmod(staging, 0o755)  # mkdtemp makes it private; a web server must read it
         swap_into_place(staging, out_dir)
     except BaseException:

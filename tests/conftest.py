@@ -89,7 +89,22 @@ def broken_links(site: Path, base_url: str = BASE_URL) -> list[str]:
     return broken
 
 
-def tree_bytes(folder: Path) -> dict[str, bytes]:
+def tree_bytes(folder: Path, search_index: bool = True) -> dict[str, bytes]:
+    """Every file's bytes, by path. Compare two *different* builds with search_index=False:
+    Pagefind's filter and metadata files differ between identical runs (upstream: only its
+    fragment files are stable), while everything we write is byte for byte the same."""
     return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and (search_index or not p.relative_to(folder).as_posix().startswith("pagefind/"))
     }
+
+
+def search_index_is_whole(site: Path) -> bool:
+    """The index Pagefind wrote belongs to this site: its entry names a metadata file that exists."""
+    import json
+
+    entry = json.loads((site / "pagefind/pagefind-entry.json").read_text())
+    return all(
+        (site / f"pagefind/pagefind.{lang['hash']}.pf_meta").is_file() for lang in entry["languages"].values()
+    )

@@ -55,7 +55,7 @@ def test_editors_images_are_published_under_the_base_path(built: Path) -> None:
 
 def test_raw_html_in_a_body_is_shown_as_text_not_run(built: Path) -> None:
     page = soup(built / "posts/2024/summit/index.html")
-    assert page.find("script") is None
+    assert [s for s in page.find_all("script") if s.get("type") != "application/ld+json"] == []
     assert '<script>alert("x")</script>' in page.select_one(".body").get_text()
 
 
@@ -219,7 +219,7 @@ def test_windows_line_endings_and_bom_build_the_same(archive: Path) -> None:
     assert run(archive, "build", "--out", str(archive / "as-windows")) == 0
     windows.write_bytes(windows.read_bytes()[3:].replace(b"\r\n", b"\n"))
     assert run(archive, "build", "--out", str(archive / "as-unix")) == 0
-    assert tree_bytes(archive / "as-windows") == tree_bytes(archive / "as-unix")
+    assert tree_bytes(archive / "as-windows", False) == tree_bytes(archive / "as-unix", False)
 
 
 def test_base_url_flag_overrides_site_toml(archive: Path) -> None:

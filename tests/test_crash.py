@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .conftest import PROJECT, tree_bytes
+from .conftest import PROJECT, search_index_is_whole, tree_bytes
 
 sys.path.insert(0, str(PROJECT / "bench"))
 from make_corpus import make  # noqa: E402
@@ -35,7 +35,7 @@ def test_a_build_killed_at_random_moments_never_leaves_a_half_written_site(tmp_p
     for version in VERSIONS:
         set_version(root, version)
         assert build(root, tmp_path / version).wait() == 0
-        reference[version] = tree_bytes(tmp_path / version)
+        reference[version] = tree_bytes(tmp_path / version, search_index=False)
     assert reference[VERSIONS[0]] != reference[VERSIONS[1]]
     assert build(root).wait() == 0  # site/ now holds version B
     current = VERSIONS[1]
@@ -50,10 +50,14 @@ def test_a_build_killed_at_random_moments_never_leaves_a_half_written_site(tmp_p
             process.send_signal(signal.SIGKILL)
             killed += 1
         process.wait()
-        after_kill = tree_bytes(root / "site")
+        after_kill = tree_bytes(root / "site", search_index=False)
         assert after_kill in (reference[current], reference[target])  # one whole version, never a mixture
+        assert search_index_is_whole(root / "site")  # with its own search index
         assert build(root).wait() == 0  # the next build succeeds...
-        assert tree_bytes(root / "site") == reference[target]  # ...and equals a clean build
+        assert (
+            tree_bytes(root / "site", search_index=False) == reference[target]
+        )  # ...and equals a clean build
+        assert search_index_is_whole(root / "site")
         assert [p.name for p in root.iterdir() if p.name.startswith(".site")] == []  # leftovers cleared
         current = target
     assert killed >= 3  # the loop really did interrupt builds

@@ -6,6 +6,7 @@ output folder, and the site built before is left byte for byte as it was."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -218,7 +219,11 @@ def test_hostile_but_valid_content_builds_safely(archive: Path) -> None:
     )
     assert run(archive, "build") == 0
     page = BeautifulSoup((archive / "site/posts/2024/hostile/index.html").read_text(), "html.parser")
-    assert page.find("script") is None and page.find("img", onerror=True) is None
+    scripts = page.find_all("script")
+    assert [s.get("type") for s in scripts] == ["application/ld+json"]  # data, not code
+    assert json.loads(scripts[0].string)["headline"] == HOSTILE_TITLE  # the title cannot close it early
+    assert "</script" not in scripts[0].string
+    assert page.find("img", onerror=True) is None
     assert page.h1.get_text() == HOSTILE_TITLE  # shown as text, exactly
     hrefs = [a.get("href", "") for a in page.find_all("a")]
     assert not any(h.lower().startswith(("javascript:", "data:", "vbscript:")) for h in hrefs)

@@ -83,7 +83,7 @@ EDITS = [
     ("publish a draft", lambda r: edit(r / POSTS / "draft-post.md", "draft: true", "draft: false")),
     (
         "edit a template",
-        lambda r: edit(r / "templates/post.html", '<article class="post">', '<article class="post x">'),
+        lambda r: edit(r / "templates/post.html", '<article class="post"', '<article class="post x"'),
     ),
     ("edit the settings", lambda r: edit(r / "site.toml", "posts_per_page = 2", "posts_per_page = 3")),
     ("edit the tag vocabulary", lambda r: edit(r / "content/tags.toml", "Keeping children safe.", "Safety.")),
@@ -146,4 +146,6 @@ def test_the_preview_folder_equals_a_full_build_after_edits(archive: Path, tmp_p
         assert rebuilder.rebuild()
     shutil.rmtree(archive / "site", ignore_errors=True)
     assert run(archive, "build", "--base-url", "http://127.0.0.1:8000/news-archive/") == 0
-    assert tree_bytes(preview) == tree_bytes(archive / "site")
+    assert tree_bytes(preview) == tree_bytes(
+        archive / "site", search_index=False
+    )  # serve indexes at start only
