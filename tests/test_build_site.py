@@ -50,7 +50,20 @@ def test_post_page_shows_title_date_tags_and_body(built: Path) -> None:
 def test_editors_images_are_published_under_the_base_path(built: Path) -> None:
     image = soup(built / "posts/2024/summit/index.html").find("img", alt="The summit banner")
     assert image["src"] == "/news-archive/images/2024/summit-banner.png"
+    assert (image["loading"], image["width"], image["height"]) == ("lazy", "2", "1")  # read from the file
     assert (built / "images/2024/summit-banner.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_pages_need_nothing_from_elsewhere_and_the_css_is_small(built: Path) -> None:
+    assert (built / "static/style.css").stat().st_size < 20_000
+    for file in html_files(built):
+        for element in soup(file).find_all(["link", "script", "img"]):
+            url = element.get("href") or element.get("src") or ""
+            assert (
+                not url.startswith(("http:", "https:", "//"))
+                or element.name == "link"
+                and element.get("rel") in (["canonical"], ["alternate"])
+            ), (file, url)  # fonts, styles and scripts are all served from the site itself
 
 
 def test_raw_html_in_a_body_is_shown_as_text_not_run(built: Path) -> None:

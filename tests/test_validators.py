@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from xml.etree import ElementTree
@@ -99,3 +100,19 @@ def test_sitemap_is_well_formed_with_w3c_dates(built: Path) -> None:
     entries = urlset.findall(f"{namespace}url")
     assert entries and all(e.findtext(f"{namespace}loc", "").startswith(BASE_URL) for e in entries)
     assert all(RFC3339.match(m.text or "") for m in urlset.iter(f"{namespace}lastmod"))
+
+
+def test_nu_html_checker_finds_no_errors_on_the_real_archive(tmp_path: Path) -> None:
+    needs(VNU, "vnu.jar")
+    needs(shutil.which("java"), "java")
+    out = tmp_path / "site"
+    built = subprocess.run(
+        [sys.executable, "build.py", "build", "--out", str(out)], capture_output=True, text=True, cwd=PROJECT
+    )
+    assert built.returncode == 0, built.stderr
+    result = subprocess.run(
+        ["java", "-jar", str(VNU), "--skip-non-html", "--errors-only", "--format", "gnu", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr[:3000]

@@ -10,6 +10,16 @@
     showSubResults: false,
     resetStyles: false,
   });
+  // Pagefind's input has only a placeholder: give it a name screen readers announce.
+  var labelled = new MutationObserver(function () {
+    var input = box.querySelector("input.pagefind-ui__search-input");
+    if (input) {
+      input.setAttribute("aria-label", "Search the archive");
+      input.setAttribute("type", "search");
+      labelled.disconnect();
+    }
+  });
+  labelled.observe(box, { childList: true, subtree: true });
   var query = new URLSearchParams(window.location.search).get("q");
   if (query) ui.triggerSearch(query);
 })();
