@@ -87,17 +87,6 @@ class Urls:
         """The full URL: for feeds, sitemaps, canonical links and anything read off-site."""
         return self.base_url + site_path
 
-    def site_path_of(self, href: str) -> str | None:
-        """The site path a root-relative or absolute link points at, or None if it is not ours."""
-        parts = urlsplit(href)
-        if parts.scheme or parts.netloc:
-            ours = urlsplit(self.base_url)
-            if (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
-                return None
-        if not parts.path.startswith(self.base_path):
-            return None
-        return parts.path[len(self.base_path) :]
-
     @staticmethod
     def output_file(site_path: str) -> PurePosixPath:
         """The file a site path is written to, relative to the output folder.

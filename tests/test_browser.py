@@ -3,50 +3,21 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from .conftest import browser_available
 from .test_serve import SUMMIT, SUMMIT_URL, Server, start
-
-CHROMIUM = os.environ.get("IHV_CHROMIUM", "/usr/bin/chromium")  # GitHub's runners have Google Chrome
-# Headless, and none of the background traffic this machine's closed network would refuse.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def browser_available() -> bool:
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return False
-    return shutil.which(CHROMIUM) is not None
-
 
 if not browser_available():
     if os.environ.get("CI"):
         pytest.fail("Chromium or Playwright is missing on CI: .ci/run must install them", pytrace=False)
     pytest.skip("needs Debian's chromium and the playwright package", allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
+from playwright.sync_api import Browser, Page  # noqa: E402
 
 
 @pytest.fixture
@@ -55,13 +26,6 @@ def served(archive: Path) -> Iterator[Server]:
     yield running
     running.process.send_signal(signal.SIGINT)
     running.process.wait(timeout=10)
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
 
 
 def test_the_page_reloads_by_itself_after_an_edit(archive: Path, served: Server, page: Page) -> None:

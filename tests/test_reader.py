@@ -13,13 +13,12 @@ from collections.abc import Iterator
 import feedparser
 import pytest
 
-from .conftest import FIXTURE, PROJECT, run
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, browser_available
+from .conftest import FIXTURE, PROJECT, browser_available, run
 
 if not browser_available():
     pytest.skip("needs Debian's chromium and the playwright package", allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page  # noqa: E402
 
 from .test_validators import needs  # noqa: E402
 
@@ -71,21 +70,6 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{port}/news-archive/"
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
 
 
 def open_page(page: Page, url: str) -> None:

@@ -71,10 +71,6 @@ def test_site_paths_links_and_files() -> None:
     assert Urls.output_file(urls.home(3)) == PurePosixPath("page/3/index.html")
     assert Urls.output_file(urls.RSS) == PurePosixPath("feed.xml")
     assert Urls.output_file(urls.alias("/old/page.html")) == PurePosixPath("old/page.html")
-    assert urls.site_path_of("/news-archive/tags/") == "tags/"
-    assert urls.site_path_of("https://example.github.io/news-archive/feed.xml") == "feed.xml"
-    assert urls.site_path_of("https://elsewhere.org/news-archive/") is None
-    assert urls.site_path_of("/other/") is None
 
 
 @pytest.mark.parametrize("path", ["../x/", "a/../../x", "/etc/passwd", "a//b", "%2e%2e/x", "a\\..\\b", "./x"])
