@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -148,11 +148,15 @@ def last_change(post: Post) -> datetime:
 WORDS_PER_MINUTE = 200
 
 
+# The per-post helpers below are pure and run for every post on every render; caching them
+# keeps the dev server's incremental rebuild from redoing 5,000 of them for one edit.
+@lru_cache(maxsize=32_768)
 def reading_time(post: Post) -> str:
     minutes = max(1, round(len(post.body.split()) / WORDS_PER_MINUTE))
     return f"{minutes} min read"
 
 
+@lru_cache(maxsize=32_768)
 def json_ld(post: Post, config: Config, urls: Urls) -> Markup:
     """schema.org NewsArticle for search engines. '<', '>' and '&' are escaped inside the
     JSON, so no title or summary can close the script element it sits in."""
@@ -171,7 +175,7 @@ def json_ld(post: Post, config: Config, urls: Urls) -> Markup:
         "url": urls.absolute(urls.post(post)),
         "keywords": list(post.tags),
     }
-    text = json.dumps(data, ensure_ascii=False, indent=1)
+    text = json.dumps(data, ensure_ascii=False)  # no indent: that would take the slow pure-Python encoder
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
