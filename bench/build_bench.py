@@ -38,6 +38,7 @@ class Run:
 
 
 def tool(name: str) -> str:
+    """A peer's command, from its PyPI package installed beside this Python (or on PATH)."""
     search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     found = shutil.which(name, path=search)
     if found is None:

