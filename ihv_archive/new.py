@@ -3,24 +3,14 @@ overwriting anything."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 from pathlib import Path
 
 from .config import Config
 from .content import SLUG_PATTERN, Tag, slug_from_filename
+from .post_format import yaml_string
 from .problems import Problem, ProblemsFound, did_you_mean, display_path
-
-# Characters YAML will not keep as they are, even quoted: DEL, C1 controls (NEL is a line
-# break to YAML), lone surrogates, U+FFFE/U+FFFF. JSON escapes C0 controls, not these.
-NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
-
-
-def yaml_string(text: str) -> str:
-    """Text as a YAML double-quoted scalar: JSON's string syntax is a subset of YAML's."""
-    quoted = json.dumps(text, ensure_ascii=False)
-    return NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
 def post_text(title: str, when: date, tags: list[str], draft: bool) -> str:

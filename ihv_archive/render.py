@@ -7,6 +7,7 @@ comes from urls.Urls; every body from the one Markdown renderer.
 
 from __future__ import annotations
 
+import calendar
 import heapq
 import json
 import posixpath
@@ -32,22 +33,6 @@ from .content import Post
 from .problems import Problem, display_path
 from .urls import UnsafePath, Urls
 from .validate import Site
-
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-
 
 Followed = tuple[tuple[PurePosixPath, str], ...]  # the post files a body links to, and where they led
 
@@ -115,8 +100,8 @@ def human_date(post_or_date: Post | datetime, precision: str = "day") -> str:
     if precision == "year":
         return str(when.year)
     if precision == "month":
-        return f"{MONTHS[when.month - 1]} {when.year}"
-    return f"{when.day} {MONTHS[when.month - 1]} {when.year}"
+        return f"{calendar.month_name[when.month]} {when.year}"
+    return f"{when.day} {calendar.month_name[when.month]} {when.year}"
 
 
 def machine_date(post: Post) -> str:
@@ -468,10 +453,12 @@ class _Templates:
 # --- the steps --------------------------------------------------------------------------
 
 
-def feed_posts(site: Site) -> tuple[tuple[Post, ...], dict[str, tuple[Post, ...]]]:
+Feeds = tuple[tuple[Post, ...], dict[str, tuple[Post, ...]]]  # the site feed's posts; each tag's
+
+
+def feed_posts(site: Site, by_tag: dict[str, tuple[Post, ...]]) -> Feeds:
     """The newest N posts for the site feed, and for each tag's feed."""
     n = site.config.feed_length
-    by_tag = posts_by_tag(site)
     return site.posts[:n], {slug: posts[:n] for slug, posts in by_tag.items()}
 
 
@@ -509,14 +496,19 @@ def post_pages(
         )
 
 
-def list_pages(t: _Templates, site: Site, urls: Urls) -> Iterator[Page | None]:
+def list_pages(
+    t: _Templates, site: Site, urls: Urls, by_tag: dict[str, tuple[Post, ...]]
+) -> Iterator[Page | None]:
     for pager in paginate(site.posts, site.config.posts_per_page, urls.home):
         yield t.page(pager.path, "list.html", pager=pager, tag=None)
-    for slug, posts in posts_by_tag(site).items():
+    for slug, posts in by_tag.items():
         for pager in paginate(posts, site.config.posts_per_page, partial(urls.tag, slug)):
             yield t.page(pager.path, "list.html", pager=pager, tag=site.tags[slug])
-    counts = {slug: len(posts) for slug, posts in posts_by_tag(site).items()}
-    yield t.page(urls.tags_index(), "tags.html", counts=counts)
+    yield t.page(urls.tags_index(), "tags.html", counts=tag_counts(by_tag))
+
+
+def tag_counts(by_tag: dict[str, tuple[Post, ...]]) -> dict[str, int]:
+    return {slug: len(posts) for slug, posts in by_tag.items()}
 
 
 def archive_pages(t: _Templates, site: Site, urls: Urls) -> Iterator[Page | None]:
@@ -531,8 +523,10 @@ def feed_updated(posts: tuple[Post, ...], site: Site) -> datetime:
     return max((last_change(p) for p in posts), default=site.now)
 
 
-def feed_pages(t: _Templates, site: Site, urls: Urls, bodies: dict[Post, Body]) -> Iterator[Page | None]:
-    site_feed, tag_feeds = feed_posts(site)
+def feed_pages(
+    t: _Templates, site: Site, urls: Urls, bodies: dict[Post, Body], feeds: Feeds
+) -> Iterator[Page | None]:
+    site_feed, tag_feeds = feeds
     feed_bodies = {p: bodies[p].feed_html for p in bodies if bodies[p].feed_html is not None}
     updated = feed_updated(site_feed, site)
     yield t.page(
@@ -558,14 +552,15 @@ def feed_pages(t: _Templates, site: Site, urls: Urls, bodies: dict[Post, Body]) 
         )
 
 
-def small_pages(t: _Templates, site: Site, urls: Urls, listed: Iterable[str]) -> Iterator[Page | None]:
+def small_pages(
+    t: _Templates, site: Site, urls: Urls, listed: Iterable[str], counts: dict[str, int]
+) -> Iterator[Page | None]:
     changed = {urls.post(p): last_change(p) for p in site.posts}
     entries = [(path, changed.get(path)) for path in sorted(listed)]
     yield t.page(urls.SITEMAP, "sitemap.xml", entries=entries)
     yield t.page(urls.ROBOTS, "robots.txt")
     yield t.page(urls.NOT_FOUND, "404.html", posts=site.posts[:5])
     yield t.page(urls.search(), "search.html")
-    counts = {slug: len(posts) for slug, posts in posts_by_tag(site).items()}
     yield t.page(urls.subscribe(), "subscribe.html", counts=counts)
     yield Page(Urls.output_file(urls.NOJEKYLL), b"")
 
@@ -615,19 +610,21 @@ def templates_fingerprint(templates_dir: Path) -> tuple[tuple[str, bytes], ...]:
 
 def files_fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(
-        (f.relative_to(folder).as_posix(), f.stat().st_size, f.stat().st_mtime_ns)
+        (f.relative_to(folder).as_posix(), stat.st_size, stat.st_mtime_ns)
         for f in sorted(folder.rglob("*"))
-        if f.is_file()
+        if f.is_file() and (stat := f.stat())
     )
 
 
-def related_for(site: Site, memo: Memo | None) -> dict[str, tuple[str, ...]]:
+def related_for(
+    site: Site, by_tag: dict[str, tuple[Post, ...]], memo: Memo | None
+) -> dict[str, tuple[str, ...]]:
     """Related posts, reused from the memo while no post's path, date or tags changed (an
     edit to a body, the usual case, changes none of them)."""
     key = tuple((p.path, p.date, p.tags) for p in site.posts)
     if memo is not None and memo.related_key == key:
         return memo.related
-    related = related_posts(site.posts, posts_by_tag(site))
+    related = related_posts(site.posts, by_tag)
     if memo is not None:
         memo.related_key, memo.related = key, related
     return related
@@ -654,22 +651,23 @@ def render(site: Site, memo: Memo | None = None) -> tuple[list[Page], list[Probl
         env = make_environment(site, urls)
     t = _Templates(env, site.config.templates_dir, problems, memo)
     md = markdown.make_markdown(site.config.allow_html)
-    site_feed, tag_feeds = feed_posts(site)
-    in_feeds = {p for posts in (site_feed, *tag_feeds.values()) for p in posts}
+    by_tag = posts_by_tag(site)  # grouped once: lists, feeds, counts and related posts all use it
+    feeds = feed_posts(site, by_tag)
+    in_feeds = {p for posts in (feeds[0], *feeds[1].values()) for p in posts}
     sizes = image_sizes(site.config.images_dir, urls)
     bodies, link_problems = render_bodies(site, LinkTargets.of(site, urls), md, in_feeds, memo, sizes)
     problems.extend(link_problems)
-    related = related_for(site, memo)
+    related = related_for(site, by_tag, memo)
 
     rendered: list[Page | None] = [
         *post_pages(t, site, urls, bodies, related),
-        *list_pages(t, site, urls),
+        *list_pages(t, site, urls, by_tag),
         *archive_pages(t, site, urls),
-        *feed_pages(t, site, urls, bodies),
+        *feed_pages(t, site, urls, bodies, feeds),
     ]
     html_pages = [p for p in rendered if p is not None and p.path.suffix == ".html"]
     listed = {p.path.parent.as_posix() + "/" if p.path.parent.parts else "" for p in html_pages}
-    rendered += [*small_pages(t, site, urls, listed), *static_files(site, urls)]
+    rendered += [*small_pages(t, site, urls, listed, tag_counts(by_tag)), *static_files(site, urls)]
     pages = [p for p in rendered if p is not None]
     pages += [p for p in alias_pages(t, site, urls, {p.path for p in pages}) if p is not None]
     if memo is not None:

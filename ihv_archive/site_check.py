@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .problems import Problem, display_path
+from .urls import Urls
 
 LINKING = {"a": "href", "link": "href", "img": "src", "script": "src", "source": "src", "iframe": "src"}
 
@@ -77,7 +78,7 @@ class SiteMap:
 
     @property
     def base_path(self) -> str:
-        return urlsplit(self.base_url).path or "/"
+        return Urls(self.base_url).base_path
 
     def url_of(self, file: Path) -> str:
         rel = PurePosixPath(os.path.relpath(file, self.root).replace(os.sep, "/")).as_posix()

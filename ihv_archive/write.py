@@ -55,11 +55,11 @@ def write_site(pages: Iterable[Page], out_dir: Path, finish: Callable[[Path], No
     count = 0
     try:
         for page in pages:
-            target = staging.joinpath(*page.path.parts)
-            if not target.resolve().is_relative_to(
-                staging.resolve()
-            ):  # urls.output_file already refuses these
+            # urls.output_file already refuses these; checked again here without touching the
+            # disk (staging is new and holds no links, so only '..' or a root could leave it).
+            if page.path.is_absolute() or ".." in page.path.parts:
                 raise ValueError(f"refusing to write outside the site folder: {page.path}")
+            target = staging.joinpath(*page.path.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(page.content)
             count += 1

@@ -105,6 +105,8 @@ def test_search_finds_the_one_post_whose_body_has_the_word(site_url: str, page: 
     assert results.first.get_attribute("href") == "/news-archive/posts/2024/manifesto-for-babies/"
     assert "village" in page.locator(".pagefind-ui__result-excerpt").first.inner_text()
     assert page.get_by_text("tag", exact=False).count() > 0  # the tag filter is offered
+    filters = page.locator(".pagefind-ui__filter-panel").inner_text()
+    assert "Policy & guidance" in filters and "Safeguarding" in filters  # by the manifesto's tags
 
 
 def test_search_indexes_posts_only_not_navigation(site_url: str, page: Page) -> None:

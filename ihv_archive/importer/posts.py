@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 
+from ..post_format import yaml_string
 from .dates import OPENING_LINES, Dated, date_posts
 from .rules import Rules
 from .segment import Article, plain
@@ -102,15 +102,8 @@ def make_posts(articles: list[Article], rules: Rules) -> list[Post]:
     return posts
 
 
-# Characters YAML will not keep as they are, even quoted: DEL, C1 controls (NEL is a line
-# break to YAML), lone surrogates, U+FFFE/U+FFFF. JSON escapes C0 controls, not these.
-NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
-
-
 def _quoted(text: str) -> str:
-    """A YAML double-quoted scalar (JSON's string syntax is a subset of YAML's)."""
-    quoted = json.dumps(plain(text), ensure_ascii=False)
-    return NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+    return yaml_string(plain(text))
 
 
 def front_matter(post: Post) -> str:
