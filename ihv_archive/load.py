@@ -6,21 +6,41 @@ Nothing here decides what gets published; it only turns files into Posts and pro
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from .config import Config
 from .content import Post, Tag, parse, parse_tags
+from .digest import digest
 from .problems import Problem, display_path
+
+Signature = tuple[int, int, int, int]  # size, mtime, ctime (ns) and inode of a post file
+RACY_NS = 2_000_000_000  # a file changed this recently may change again within the same clock tick
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    signature: Signature
+    trusted: bool  # taken long enough after the file's last change to stand for its bytes
+    context: tuple[str, str, str]  # the name shown, tag vocabulary and time zone it was parsed with
+    key: str  # source_key: the bytes and that context
+    result: Post | list[Problem]
 
 
 @dataclass
 class ParseCache:
-    """Parsed posts kept between loads by a long-running caller (the dev server). A post is
-    parsed again when its bytes differ (not its timestamp: a save within the same clock tick
-    still counts), or when the vocabulary or time zone it was checked against changed."""
+    """Parsed posts kept between loads: by the dev server in memory, and by `build` on disk
+    (cache.py). As git does for its index, a file whose size, times and inode are unchanged
+    since a signature taken well after its last change is not read again; any other file is
+    read and parsed again only if its bytes (or the vocabulary or time zone) differ."""
 
-    entries: dict[Path, tuple[bytes, dict[str, Tag], str, Post | list[Problem]]] = field(default_factory=dict)
+    entries: dict[str, ParsedFile] = field(default_factory=dict)  # by path below content/posts
+    parsed: int = 0  # files parsed by the last load (the rest came from here)
+
+
+def vocabulary_key(tags: dict[str, Tag]) -> str:
+    return digest(repr(sorted(tags.items())))
 
 
 @dataclass(frozen=True)
@@ -31,17 +51,22 @@ class Loaded:
     unreadable: frozenset[PurePosixPath] = frozenset()  # post files with problems, below content/posts
 
 
-def is_post_file(path: Path) -> bool:
+def is_post_file(name: str) -> bool:
     """Markdown files, leaving out editors' temporary and backup files (.#x.md, x.md~, ~x.md)."""
-    return path.suffix == ".md" and not path.name.startswith((".", "~", "#"))
+    return name.endswith(".md") and not name.startswith((".", "~", "#"))
 
 
-def post_files(posts_dir: Path) -> list[Path]:
-    """Every post file below posts_dir, in a stable order; hidden folders are skipped."""
-    found: list[Path] = []
-    for folder, subfolders, names in os.walk(posts_dir, followlinks=False):
+def post_files(posts_dir: Path) -> list[tuple[str, Path]]:
+    """Every post file below posts_dir as (path below posts_dir, file), in a stable order;
+    hidden folders are skipped."""
+    found: list[tuple[str, Path]] = []
+    top = str(posts_dir)
+    for folder, subfolders, names in os.walk(top, followlinks=False):
         subfolders[:] = [d for d in subfolders if not d.startswith(".")]
-        found.extend(Path(folder, name) for name in names if is_post_file(Path(name)))
+        below = folder[len(top) + 1 :].replace(os.sep, "/")
+        for name in names:
+            if is_post_file(name):
+                found.append((f"{below}/{name}" if below else name, Path(folder, name)))
     return sorted(found)
 
 
@@ -57,13 +82,17 @@ def load_tags(config: Config) -> dict[str, Tag] | list[Problem]:
 
 
 def load_post(
-    file: Path, config: Config, tags: dict[str, Tag], cache: ParseCache | None = None, shown_dir: str = ""
+    rel: str,
+    file: Path,
+    config: Config,
+    tags: dict[str, Tag],
+    cache: ParseCache | None = None,
+    shown_dir: str = "",
+    tags_key: str = "",
 ) -> Post | list[Problem]:
     """One post file; shown_dir is the posts folder as editors see it (worked out once a load)."""
-    posts_dir = config.posts_dir
-    rel_path = PurePosixPath(os.path.relpath(file, posts_dir).replace(os.sep, "/"))
-    shown = f"{shown_dir or display_path(posts_dir)}/{rel_path}"
-    if file.is_symlink() and not file.resolve().is_relative_to(config.content_dir.resolve()):
+    shown = f"{shown_dir or display_path(config.posts_dir)}/{rel}"
+    if os.path.islink(file) and not file.resolve().is_relative_to(config.content_dir.resolve()):
         return [
             Problem(
                 shown,
@@ -72,16 +101,29 @@ def load_post(
                 "copy the file into content/posts instead",
             )
         ]
+    context = (shown, tags_key or vocabulary_key(tags), config.timezone)
+    entry = cache.entries.get(rel) if cache else None
     try:
+        stat = os.stat(file)
+        signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+        if entry is not None and entry.trusted and entry.signature == signature and entry.context == context:
+            return entry.result
         raw = file.read_bytes()
     except OSError as error:
         return [Problem(shown, None, f"cannot be read: {error.strerror}")]
-    entry = cache.entries.get(file) if cache else None
-    if entry is not None and entry[:3] == (raw, tags, config.timezone):
-        return entry[3]
-    result = parse(raw, shown, rel_path, tags, config.zone)
+    key = digest(raw, *context)
+    if entry is not None and entry.key == key:
+        result = entry.result
+    else:
+        result = parse(raw, shown, PurePosixPath(rel), tags, config.zone)
+        if isinstance(result, Post):
+            result = replace(result, key=key)
+        if cache is not None:
+            cache.parsed += 1
     if cache is not None:
-        cache.entries[file] = (raw, tags, config.timezone, result)
+        settled = time.time_ns() - RACY_NS
+        trusted = stat.st_mtime_ns < settled and stat.st_ctime_ns < settled
+        cache.entries[rel] = ParsedFile(signature, trusted, context, key, result)
     return result
 
 
@@ -99,15 +141,18 @@ def load(config: Config, cache: ParseCache | None = None) -> Loaded:
     posts: list[Post] = []
     unreadable = set()
     files = post_files(config.posts_dir)
-    if cache is not None:  # forget deleted files
-        present = set(files)
-        cache.entries = {f: e for f, e in cache.entries.items() if f in present}
     shown_dir = display_path(config.posts_dir)
-    for file in files:
-        result = load_post(file, config, tags, cache, shown_dir)
+    tags_key = vocabulary_key(tags)
+    if cache is not None:
+        cache.parsed = 0
+    for rel, file in files:
+        result = load_post(rel, file, config, tags, cache, shown_dir, tags_key)
         if isinstance(result, Post):
             posts.append(result)
         else:
             problems.extend(result)
-            unreadable.add(PurePosixPath(os.path.relpath(file, config.posts_dir).replace(os.sep, "/")))
+            unreadable.add(PurePosixPath(rel))
+    if cache is not None:  # forget deleted files
+        present = {rel for rel, _ in files}
+        cache.entries = {f: e for f, e in cache.entries.items() if f in present}
     return Loaded(tuple(posts), tags, tuple(problems), frozenset(unreadable))

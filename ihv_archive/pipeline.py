@@ -1,23 +1,37 @@
-"""The build, as a recipe: write(render(validate(load(config))))."""
+"""The build, as a recipe: write(render(validate(load(config)))).
+
+With the build cache (cache.py), load and render get last build's parse cache and render
+memo, so only what changed is parsed and rendered again, and the writer keeps the files
+whose pages did not change.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
+from .cache import BuildCache, clear
 from .config import Config
 from .load import load
 from .problems import ProblemsFound
-from .render import Page, render
-from .search import index_search
+from .render import FragmentLost, Page, Progress, render
+from .search import index_intact, index_search, keep_index
+from .urls import Urls
 from .validate import Site, validate
-from .write import refuse_unsafe_out_dir, write_site
+from .write import Signature, files_below, refuse_unsafe_out_dir, write_site
 
 
 @dataclass(frozen=True)
 class BuildResult:
     posts: int
     files: int
+    pages: int  # HTML pages
+    feeds: int
+    rewritten: int  # files written anew; the others are the last build's, untouched
+    search: str  # "indexed", "reused" (no page changed) or "off"
+    notes: tuple[str, ...] = field(default=())
 
 
 def now_in(config: Config) -> datetime:
@@ -33,8 +47,74 @@ def check(config: Config, now: datetime | None = None) -> tuple[Site, list[Page]
     return site, pages
 
 
-def build(config: Config, now: datetime | None = None) -> BuildResult:
+def build(
+    config: Config,
+    now: datetime | None = None,
+    *,
+    use_cache: bool = True,
+    search: bool = True,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
     refuse_unsafe_out_dir(config.out_dir, [config.root, config.content_dir, config.templates_dir])
-    site, pages = check(config, now)
-    files = write_site(pages, config.out_dir, finish=lambda staging: index_search(staging, config.language))
-    return BuildResult(posts=len(site.posts), files=files)
+    now = now or now_in(config)
+    workers = workers or os.cpu_count() or 1
+    if not use_cache:
+        for _ in clear(config.root):
+            pass
+    cache = BuildCache.open(config)
+    try:
+        return _build(config, now, cache, search, workers, progress)
+    except FragmentLost as lost:  # the cache was damaged after it was opened: start again without it
+        cache.close()
+        for _ in clear(config.root):
+            pass
+        result = _build(config, now, BuildCache.open(config), search, workers, progress)
+        return replace(result, notes=(f"{lost}; built again from scratch",))
+    finally:
+        cache.close()
+
+
+def _build(
+    config: Config, now: datetime, cache: BuildCache, search: bool, workers: int, progress: Progress | None
+) -> BuildResult:
+    before = {page.path for _, page in cache.memo.pages.values()}
+    site = validate(load(config, cache.parse_cache), config, now)
+    pages, problems = render(site, cache.memo, workers, progress)
+    if site.problems or problems:
+        raise ProblemsFound([*site.problems, *problems])
+    html = [page for page in pages if page.path.suffix == ".html"]
+    feeds = sum(1 for page in pages if page.path.suffix == ".xml" and page.path.as_posix() != Urls.SITEMAP)
+    result = BuildResult(
+        len(site.posts), len(pages), len(html), feeds, 0, "off", (cache.note,) if cache.note else ()
+    )
+    # The search index is made from the HTML pages alone: if none changed, none was added and
+    # none removed, the last build's index is this site's too.
+    unchanged = all(page.content is None for page in html) and {p.path for p in html} == {
+        path for path in before if path.suffix == ".html"
+    }
+    if unchanged and all(page.content is None for page in pages) and {p.path for p in pages} == before:
+        # Nothing to write, if the output folder holds exactly the last build's files.
+        index = cache.search_files if search else {}
+        expected = {page.path.as_posix() for page in pages} | set(index)
+        if index_intact(config.out_dir, index) and files_below(config.out_dir) == expected:
+            cache.save({}, index)
+            return replace(result, files=len(expected), search="reused" if search else "off")
+    search_files: dict[str, Signature] = {}
+    how = "off"
+
+    def finish(staging: Path) -> None:
+        nonlocal search_files, how
+        if not search:
+            return
+        if unchanged and keep_index(config.out_dir, staging, cache.search_files):
+            search_files, how = cache.search_files, "reused"
+        else:
+            search_files, how = index_search(staging, config.language), "indexed"
+
+    written = write_site(pages, config.out_dir, finish)
+    cache.save(written.signatures, search_files)
+    indexed = len(search_files) if how == "indexed" else 0
+    return replace(
+        result, files=written.files + len(search_files), rewritten=written.rewritten + indexed, search=how
+    )

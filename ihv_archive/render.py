@@ -7,17 +7,23 @@ comes from urls.Urls; every body from the one Markdown renderer.
 
 from __future__ import annotations
 
+import bisect
 import calendar
+import hashlib
 import heapq
 import json
+import multiprocessing
+import pickle
 import posixpath
+import threading
 import traceback
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
 from functools import lru_cache, partial
+from itertools import combinations
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -30,6 +36,7 @@ from markupsafe import Markup
 from . import markdown
 from .config import Config
 from .content import Post
+from .digest import digest
 from .problems import Problem, display_path
 from .urls import UnsafePath, Urls
 from .validate import Site
@@ -40,7 +47,45 @@ Followed = tuple[tuple[PurePosixPath, str], ...]  # the post files a body links 
 @dataclass(frozen=True)
 class Page:
     path: PurePosixPath  # relative to the output folder
-    content: bytes
+    content: bytes | None  # None: unchanged since the last build, whose file the writer keeps
+
+
+class FragmentLost(Exception):
+    """A fragment's text could not be fetched intact (the build cache is damaged)."""
+
+
+class Fragment:
+    """A piece of HTML known by its key (a digest of the text). Pages that show it depend on
+    the key alone, so a page can be found unchanged without the text; the text itself is
+    loaded (from the build cache) only when a page showing it is rendered again."""
+
+    __slots__ = ("key", "_text", "_fetch")
+
+    def __init__(self, key: str, text: str | None = None, fetch: Callable[[str], str] | None = None) -> None:
+        self.key, self._text, self._fetch = key, text, fetch
+
+    @classmethod
+    def of(cls, text: str) -> Fragment:
+        return cls(digest(text), text)
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            assert self._fetch is not None
+            self._text = self._fetch(self.key)
+        return self._text
+
+    def __html__(self) -> str:  # how Jinja prints it: as HTML, not escaped
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Fragment) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
 
 
 @dataclass(frozen=True)
@@ -57,35 +102,55 @@ class Pager:
 
 @dataclass(frozen=True)
 class Body:
-    page_html: Markup
-    feed_html: Markup | None  # only for posts that appear in a feed
+    page_html: Fragment
+    feed_html: Fragment | None  # only for posts that appear in a feed
+
+
+BodyKey = tuple[str, bool]  # a post's key, and whether the body is made for feeds too
 
 
 @dataclass
 class Memo:
-    """What the last render made, kept by a long-running caller (the dev server) so that the
-    next render re-renders only what changed. A page is reused when everything it is made
-    from (its template and every value passed to it) is equal to last time; a change to the
-    templates, the settings or the tag vocabulary starts afresh. So a render with a memo
-    always gives the same pages as one without."""
+    """What the last render made, so that the next render re-renders only what changed: kept
+    in memory by the dev server, and on disk between builds (cache.py). One mechanism for both.
 
-    version: object = None
+    A page is reused when the digest of everything it is made from (its template and every
+    value passed to it) equals last time's. A body is reused while its post is unchanged and
+    every post it links to is still where it was. A change to the templates or the tag
+    vocabulary re-renders every page but keeps the bodies; a change to the settings or the
+    images starts afresh. So a render with a memo always gives the same pages as one without."""
+
+    body_version: str = ""
+    page_version: str = ""
     env: jinja2.Environment | None = None
-    pages: dict[str, tuple[object, Page]] = field(default_factory=dict)
-    bodies: dict[tuple[Post, bool], tuple[Followed, Body]] = field(default_factory=dict)
-    related_key: object = None  # every post's path, date and tags: what related posts depend on
+    pages: dict[str, tuple[bytes, Page]] = field(default_factory=dict)
+    contents: dict[str, bytes] = field(default_factory=dict)  # each page's bytes, as a digest
+    bodies: dict[BodyKey, tuple[Followed, Body]] = field(default_factory=dict)
+    related_key: str = ""  # every post's path, date and tags: what related posts depend on
     related: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rendered: int = 0  # pages the last render made anew
     reused: int = 0  # pages it took from the memo
 
 
-def freeze(value: Any) -> Any:
-    """A template's inputs as one comparable value (dicts and lists become tuples)."""
+def reduce(value: Any) -> Any:
+    """A template's inputs as plain values, posts and HTML fragments standing as their keys."""
+    if isinstance(value, Post) and value.key:
+        return value.key
+    if isinstance(value, Fragment):
+        return value.key
     if isinstance(value, dict):
-        return tuple((freeze(k), freeze(v)) for k, v in value.items())
+        return tuple((reduce(k), reduce(v)) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return tuple(freeze(v) for v in value)
-    return value  # text, numbers, dates, None and our frozen dataclasses compare as they are
+        return tuple(reduce(v) for v in value)
+    if isinstance(value, Pager):
+        return (value.number, value.count, value.path, value.newer, value.older, reduce(value.posts))
+    if isinstance(value, str):
+        return str(value)  # Markup too: plain text pickles fastest
+    return value  # numbers, dates, None and our frozen dataclasses
+
+
+def inputs_digest(template: str, context: dict[str, Any]) -> bytes:
+    return hashlib.blake2b(pickle.dumps((template, reduce(context)), protocol=5), digest_size=16).digest()
 
 
 # --- presentation helpers (pure; exposed to templates as filters) -------------------------
@@ -168,26 +233,42 @@ RELATED = 3
 
 
 def related_posts(posts: tuple[Post, ...], by_tag: dict[str, tuple[Post, ...]]) -> dict[str, tuple[str, ...]]:
-    """For each post (by path), up to three others: most tags in common, then nearest in time;
-    posts with no tag in common only when there are not three that share one."""
+    """For each post (by path), up to three others: most tags in common, then nearest in time
+    (then the newer); posts with no tag in common only when there are not three that share one.
+
+    Counting every post that shares a tag would be quadratic (at 10,000 posts in 40 tags,
+    each post shares one with thousands). Instead: the few posts sharing two or more tags come
+    from intersecting the tags' sets; posts sharing exactly one are found by walking outwards
+    from the post in each tag's list, which is in time order; then the nearest posts overall."""
     position = {p.path: i for i, p in enumerate(posts)}
+    members = {tag: [position[p.path] for p in tagged] for tag, tagged in by_tag.items()}  # ascending
+    sets = {tag: set(found) for tag, found in members.items()}
     related: dict[str, tuple[str, ...]] = {}
     for i, post in enumerate(posts):
-        shared: Counter[str] = Counter()
-        for tag in post.tags:
-            for other in by_tag.get(tag, ()):
-                if other.path != post.path:
-                    shared[other.path] += 1
+        tags = [t for t in dict.fromkeys(post.tags) if t in members]
+        several: set[int] = set()
+        for a, b in combinations(tags, 2):
+            several |= sets[a] & sets[b]
+        several.discard(i)
         chosen = heapq.nsmallest(
-            RELATED, shared, key=lambda o: (-shared[o], abs(position[o] - i), position[o])
+            RELATED, several, key=lambda j: (-sum(j in sets[t] for t in tags), abs(j - i), j)
         )
+        if len(chosen) < RELATED:  # every post sharing 2+ tags is chosen: add those sharing one
+            need = RELATED - len(chosen)
+            nearby: set[int] = set()
+            for tag in tags:
+                found = members[tag]
+                at = bisect.bisect_left(found, i)
+                nearby.update(found[max(0, at - need - 3) : at + need + 4])  # enough to skip chosen and i
+            nearby -= several | {i}
+            chosen += heapq.nsmallest(need, nearby, key=lambda j: (abs(j - i), j))
         step = 1
         while len(chosen) < RELATED and step < len(posts):  # fill from the posts nearest in time
             for j in (i - step, i + step):
-                if 0 <= j < len(posts) and posts[j].path not in chosen and len(chosen) < RELATED:
-                    chosen.append(posts[j].path)
+                if 0 <= j < len(posts) and j not in chosen and len(chosen) < RELATED:
+                    chosen.append(j)
             step += 1
-        related[post.path] = tuple(chosen)
+        related[post.path] = tuple(posts[j].path for j in chosen)
     return related
 
 
@@ -327,8 +408,11 @@ def render_body(
         def for_feed(href: str, line: int | None) -> str:
             return markdown.absolute(on_page(href, line), here)
 
-        feed_html = Markup(markdown.render(md, tokens, for_feed, absolute_base=here))
-    return Body(Markup(page_html), feed_html), problems, tuple(followed)
+        feed_html = Fragment.of(markdown.render(md, tokens, for_feed, absolute_base=here))
+    return Body(Fragment.of(page_html), feed_html), problems, tuple(followed)
+
+
+Progress = Callable[[str, int, int], None]  # what is being done, how many done, of how many (0: unknown)
 
 
 def render_bodies(
@@ -338,27 +422,73 @@ def render_bodies(
     in_feeds: set[Post],
     memo: Memo | None,
     sizes: Callable[[Post], markdown.ImageSize] = lambda post: lambda src: None,
+    workers: int = 1,
+    progress: Progress | None = None,
 ) -> tuple[dict[Post, Body], list[Problem]]:
     """Every published post's body; with a memo, a body is reused while its post is unchanged
-    and every post it links to is still where it was."""
+    and every post it links to is still where it was. Bodies are most of a cold build's
+    work, so with workers > 1 they are rendered in that many processes."""
     problems: list[Problem] = []
     bodies: dict[Post, Body] = {}
-    kept: dict[tuple[Post, bool], tuple[Followed, Body]] = {}
+    kept: dict[BodyKey, tuple[Followed, Body]] = {}
+    todo: list[Post] = []
     for post in site.posts:
-        key = (post, post in in_feeds)
-        cached = memo.bodies.get(key) if memo else None
+        cached = memo.bodies.get((post.key, post in in_feeds)) if memo and post.key else None
         if cached and all(targets.resolve(file) == outcome for file, outcome in cached[0]):
             bodies[post] = cached[1]
-            kept[key] = cached
-            continue
-        body, found, followed = render_body(post, targets, md, key[1], sizes(post))
+            kept[(post.key, post in in_feeds)] = cached
+        else:
+            todo.append(post)
+
+    def one(post: Post) -> tuple[Body, list[Problem], Followed]:
+        return render_body(post, targets, md, post in in_feeds, sizes(post))
+
+    for post, (body, found, followed) in zip(
+        todo, in_parallel(one, todo, workers, "Rendering posts", progress), strict=True
+    ):
         bodies[post] = body
         problems.extend(found)
-        if not found:  # a body with broken links is rendered again until they are fixed
-            kept[key] = (followed, body)
+        if not found and post.key:  # a body with broken links is rendered again until they are fixed
+            kept[(post.key, post in in_feeds)] = (followed, body)
     if memo is not None:
         memo.bodies = kept
     return bodies, problems
+
+
+PARALLEL_FROM = 64  # below this many items, starting processes costs more than it saves
+_task: Callable[[Any], Any] | None = None  # what forked workers run (they inherit it)
+
+
+def _run_chunk(chunk: list[Any]) -> list[Any]:
+    assert _task is not None
+    return [_task(item) for item in chunk]
+
+
+def in_parallel(
+    task: Callable[[Any], Any], items: list[Any], workers: int, doing: str, progress: Progress | None
+) -> list[Any]:
+    """[task(item) for item in items], in `workers` forked processes when that pays. Forked,
+    so workers start in milliseconds with everything already loaded; only from a process
+    without other threads (the dev server has some), where forking is safe."""
+    global _task
+    chunks = [items[i : i + 32] for i in range(0, len(items), 32)]
+    results: list[Any] = []
+    if workers > 1 and len(items) >= PARALLEL_FROM and threading.active_count() == 1:
+        _task = task
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for done in pool.imap(_run_chunk, chunks):
+                    results.extend(done)
+                    if progress:
+                        progress(doing, len(results), len(items))
+        finally:
+            _task = None
+        return results
+    for chunk in chunks:
+        results.extend(task(item) for item in chunk)
+        if progress:
+            progress(doing, len(results), len(items))
+    return results
 
 
 # --- templates ------------------------------------------------------------------------
@@ -387,6 +517,10 @@ def make_environment(site: Site, urls: Urls) -> jinja2.Environment:
         href=urls.href,
         absolute=urls.absolute,
         last_change=last_change,
+        # Called by post.html rather than passed to it: both follow from the post alone, so a
+        # page's inputs (what the memo compares) need not include them.
+        reading_time=reading_time,
+        structured_data=partial(json_ld, config=site.config, urls=urls),
     )
     return env
 
@@ -396,44 +530,96 @@ class _Templates:
     and taking unchanged pages from the memo when there is one."""
 
     def __init__(
-        self, env: jinja2.Environment, templates_dir: Path, problems: list[Problem], memo: Memo | None
+        self,
+        env: jinja2.Environment,
+        templates_dir: Path,
+        problems: list[Problem],
+        memo: Memo | None,
+        progress: Progress | None = None,
     ) -> None:
         self.env = env
+        self.progress = progress
         self.templates_dir = templates_dir
         self.problems = problems
         self.memo = memo
-        self.made: dict[str, tuple[object, Page]] = {}
+        self.made: dict[str, tuple[bytes, Page]] = {}
+        self.contents: dict[str, bytes] = {}
 
     def page(self, site_path: str, template: str, **context: Any) -> Page | None:
-        inputs = (template, freeze(context))
+        return self.many([(site_path, template, context)])[0]
+
+    def many(self, jobs: list[tuple[str, str, dict[str, Any]]], workers: int = 1) -> list[Page | None]:
+        """page() for each (site path, template, context); those not in the memo are rendered
+        in `workers` processes (post pages: most of the template work of a cold build)."""
+        results: list[Page | None] = [None] * len(jobs)
+        todo: list[tuple[int, PurePosixPath, bytes]] = []
+        for n, (site_path, template, context) in enumerate(jobs):
+            inputs = inputs_digest(template, context) if self.memo is not None else b""
+            previous = self.memo.pages.get(site_path) if self.memo is not None else None
+            if previous is not None and previous[0] == inputs:
+                results[n] = self._reused(site_path, previous)
+                continue
+            try:
+                todo.append((n, Urls.output_file(site_path), inputs))
+            except UnsafePath:
+                self.problems.append(Problem(site_path, None, "would be written outside the site folder"))
+        if workers > 1:  # fetched here: a forked worker must not use the cache's database connection
+            for n, _, _ in todo:
+                for value in jobs[n][2].values():
+                    if isinstance(value, Fragment):
+                        value.text  # noqa: B018 (loads it)
+
+        def render_one(item: tuple[int, PurePosixPath, bytes]) -> bytes | Problem:
+            return self._render(*jobs[item[0]])
+
+        progress = self.progress if len(jobs) > 1 else None
+        for (n, path, inputs), outcome in zip(
+            todo, in_parallel(render_one, todo, workers, "Rendering pages", progress), strict=True
+        ):
+            if isinstance(outcome, Problem):
+                self.problems.append(outcome)
+            else:
+                results[n] = self._made(jobs[n][0], inputs, Page(path, outcome))
+        return results
+
+    def _render(self, site_path: str, template: str, context: dict[str, Any]) -> bytes | Problem:
+        try:
+            return self.env.get_template(template).render(page_path=site_path, **context).encode("utf-8")
+        except jinja2.TemplateSyntaxError as error:
+            shown = display_path(Path(error.filename)) if error.filename else template
+            return Problem(shown, error.lineno, f"template error: {error.message}")
+        except jinja2.TemplateNotFound as error:
+            return Problem(display_path(self.templates_dir), None, f"template '{error.name}' not found")
+        except FragmentLost:
+            raise  # not a template mistake: the caller builds again without the cache
+        except Exception as error:  # a mistake inside a template: name the template line
+            return self._template_problem(template, error)
+
+    def file(self, site_path: str, content: bytes) -> Page:
+        """A file copied as it is (theme files, images): reused, like a page, while its bytes are."""
+        inputs = hashlib.blake2b(content, digest_size=16).digest() if self.memo is not None else b""
         if self.memo is not None:
             previous = self.memo.pages.get(site_path)
             if previous is not None and previous[0] == inputs:
-                self.made[site_path] = previous
-                self.memo.reused += 1
-                return previous[1]
-        try:
-            path = Urls.output_file(site_path)
-        except UnsafePath:
-            self.problems.append(Problem(site_path, None, "would be written outside the site folder"))
-            return None
-        try:
-            content = self.env.get_template(template).render(page_path=site_path, **context).encode("utf-8")
-        except jinja2.TemplateSyntaxError as error:
-            shown = display_path(Path(error.filename)) if error.filename else template
-            self.problems.append(Problem(shown, error.lineno, f"template error: {error.message}"))
-            return None
-        except jinja2.TemplateNotFound as error:
-            self.problems.append(
-                Problem(display_path(self.templates_dir), None, f"template '{error.name}' not found")
-            )
-            return None
-        except Exception as error:  # a mistake inside a template: name the template line
-            self.problems.append(self._template_problem(template, error))
-            return None
-        page = Page(path, content)
+                return self._reused(site_path, previous)
+        return self._made(site_path, inputs, Page(Urls.output_file(site_path), content))
+
+    def _reused(self, site_path: str, previous: tuple[bytes, Page]) -> Page:
+        assert self.memo is not None
+        self.made[site_path] = previous
+        self.contents[site_path] = self.memo.contents[site_path]
+        self.memo.reused += 1
+        return previous[1]
+
+    def _made(self, site_path: str, inputs: bytes, page: Page) -> Page:
         if self.memo is not None:
+            assert page.content is not None
+            content = hashlib.blake2b(page.content, digest_size=16).digest()
+            previous = self.memo.pages.get(site_path)
+            if previous and previous[1].content is None and self.memo.contents.get(site_path) == content:
+                page = previous[1]  # made again, to the same bytes: the file on disk stays
             self.made[site_path] = (inputs, page)
+            self.contents[site_path] = content
             self.memo.rendered += 1
         return page
 
@@ -478,22 +664,32 @@ def posts_by_year(site: Site) -> dict[int, tuple[Post, ...]]:
 
 
 def post_pages(
-    t: _Templates, site: Site, urls: Urls, bodies: dict[Post, Body], related: dict[str, tuple[str, ...]]
-) -> Iterator[Page | None]:
+    t: _Templates,
+    site: Site,
+    urls: Urls,
+    bodies: dict[Post, Body],
+    related: dict[str, tuple[str, ...]],
+    workers: int = 1,
+) -> list[Page | None]:
     posts = site.posts
     by_path = {p.path: p for p in posts}
-    for i, post in enumerate(posts):
-        yield t.page(
-            urls.post(post),
-            "post.html",
-            post=post,
-            body=bodies[post].page_html,
-            newer=posts[i - 1] if i > 0 else None,
-            older=posts[i + 1] if i + 1 < len(posts) else None,
-            related=tuple(by_path[path] for path in related[post.path]),
-            reading_time=reading_time(post),
-            structured_data=json_ld(post, site.config, urls),
-        )
+    return t.many(
+        [
+            (
+                urls.post(post),
+                "post.html",
+                {
+                    "post": post,
+                    "body": bodies[post].page_html,
+                    "newer": posts[i - 1] if i > 0 else None,
+                    "older": posts[i + 1] if i + 1 < len(posts) else None,
+                    "related": tuple(by_path[path] for path in related[post.path]),
+                },
+            )
+            for i, post in enumerate(posts)
+        ],
+        workers,
+    )
 
 
 def list_pages(
@@ -527,25 +723,28 @@ def feed_pages(
     t: _Templates, site: Site, urls: Urls, bodies: dict[Post, Body], feeds: Feeds
 ) -> Iterator[Page | None]:
     site_feed, tag_feeds = feeds
-    feed_bodies = {p: bodies[p].feed_html for p in bodies if bodies[p].feed_html is not None}
+
+    def feed_bodies(posts: tuple[Post, ...]) -> dict[Post, Fragment | None]:
+        return {p: bodies[p].feed_html for p in posts}  # a feed's page depends on its own posts only
+
     updated = feed_updated(site_feed, site)
     yield t.page(
         urls.RSS,
         "feeds/rss.xml",
         posts=site_feed,
-        bodies=feed_bodies,
+        bodies=feed_bodies(site_feed),
         tag=None,
         self_path=urls.RSS,
         updated=updated,
     )
-    yield t.page(urls.ATOM, "feeds/atom.xml", posts=site_feed, bodies=feed_bodies, updated=updated)
+    yield t.page(urls.ATOM, "feeds/atom.xml", posts=site_feed, bodies=feed_bodies(site_feed), updated=updated)
     for slug, posts in tag_feeds.items():
         path = urls.tag_feed(slug)
         yield t.page(
             path,
             "feeds/rss.xml",
             posts=posts,
-            bodies=feed_bodies,
+            bodies=feed_bodies(posts),
             tag=site.tags[slug],
             self_path=path,
             updated=feed_updated(posts, site),
@@ -562,10 +761,10 @@ def small_pages(
     yield t.page(urls.NOT_FOUND, "404.html", posts=site.posts[:5])
     yield t.page(urls.search(), "search.html")
     yield t.page(urls.subscribe(), "subscribe.html", counts=counts)
-    yield Page(Urls.output_file(urls.NOJEKYLL), b"")
+    yield t.file(urls.NOJEKYLL, b"")
 
 
-def static_files(site: Site, urls: Urls) -> Iterator[Page]:
+def static_files(t: _Templates, site: Site, urls: Urls) -> Iterator[Page]:
     """Files copied as they are: the theme's (templates/static/) and editors' images."""
     for folder, prefix in (
         (site.config.templates_dir / "static", urls.STATIC),
@@ -573,7 +772,7 @@ def static_files(site: Site, urls: Urls) -> Iterator[Page]:
     ):
         for file in sorted(folder.rglob("*")) if folder.is_dir() else []:
             if file.is_file() and not file.name.startswith("."):
-                yield Page(Urls.output_file(prefix + file.relative_to(folder).as_posix()), file.read_bytes())
+                yield t.file(prefix + file.relative_to(folder).as_posix(), file.read_bytes())
 
 
 def alias_pages(t: _Templates, site: Site, urls: Urls, taken: set[PurePosixPath]) -> Iterator[Page | None]:
@@ -600,20 +799,15 @@ def alias_pages(t: _Templates, site: Site, urls: Urls, taken: set[PurePosixPath]
             yield t.page(urls.alias(alias), "redirect.html", post=post)
 
 
-def templates_fingerprint(templates_dir: Path) -> tuple[tuple[str, bytes], ...]:
-    return tuple(
-        (f.relative_to(templates_dir).as_posix(), f.read_bytes())
-        for f in sorted(templates_dir.rglob("*"))
-        if f.is_file()
-    )
-
-
-def files_fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    return tuple(
-        (f.relative_to(folder).as_posix(), stat.st_size, stat.st_mtime_ns)
-        for f in sorted(folder.rglob("*"))
-        if f.is_file() and (stat := f.stat())
-    )
+def files_fingerprint(folder: Path, contents: bool = False) -> str:
+    """Every file below a folder: by name and bytes (templates), or name, size and time (images)."""
+    h = hashlib.blake2b(digest_size=16)
+    for f in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        if f.is_file():
+            stat = f.stat()
+            h.update(f"{f.relative_to(folder).as_posix()}\0{stat.st_size}\0".encode())
+            h.update(f.read_bytes() if contents else str(stat.st_mtime_ns).encode())
+    return h.hexdigest()
 
 
 def related_for(
@@ -621,7 +815,9 @@ def related_for(
 ) -> dict[str, tuple[str, ...]]:
     """Related posts, reused from the memo while no post's path, date or tags changed (an
     edit to a body, the usual case, changes none of them)."""
-    key = tuple((p.path, p.date, p.tags) for p in site.posts)
+    key = hashlib.blake2b(
+        pickle.dumps([(p.path, p.date, p.tags) for p in site.posts]), digest_size=16
+    ).hexdigest()
     if memo is not None and memo.related_key == key:
         return memo.related
     related = related_posts(site.posts, by_tag)
@@ -630,46 +826,53 @@ def related_for(
     return related
 
 
-def render(site: Site, memo: Memo | None = None) -> tuple[list[Page], list[Problem]]:
+def render(
+    site: Site, memo: Memo | None = None, workers: int = 1, progress: Progress | None = None
+) -> tuple[list[Page], list[Problem]]:
     """Every file of the site, and the problems found while rendering (broken links between
     posts, aliases that clash, template mistakes). Pages are only to be written if there are none.
-    With a memo (the dev server's), only pages whose inputs changed are rendered again."""
+    With a memo, only pages whose inputs changed are rendered again (the others come back
+    with content None when the memo has no bytes for them: the writer keeps their files)."""
     urls = Urls(site.config.base_url)
     problems: list[Problem] = []
     if memo is not None:
-        version = (
-            site.config,
-            tuple(site.tags.items()),
-            templates_fingerprint(site.config.templates_dir),
-            files_fingerprint(site.config.images_dir),  # image sizes are printed in bodies
+        body_version = digest(repr(site.config), files_fingerprint(site.config.images_dir))
+        page_version = digest(
+            body_version, repr(sorted(site.tags.items())), files_fingerprint(site.config.templates_dir, True)
         )
-        if memo.version != version or memo.env is None:
-            memo.version, memo.env, memo.pages, memo.bodies = version, make_environment(site, urls), {}, {}
+        if memo.body_version != body_version:  # image sizes and settings are printed in bodies
+            memo.body_version, memo.bodies = body_version, {}
+        if memo.page_version != page_version:  # the files on disk stay usable: keep their digests
+            memo.page_version, memo.env = page_version, None
+            memo.pages = {path: (b"", page) for path, (_, page) in memo.pages.items()}
+        if memo.env is None:
+            memo.env = make_environment(site, urls)
         memo.rendered = memo.reused = 0
         env = memo.env
     else:
         env = make_environment(site, urls)
-    t = _Templates(env, site.config.templates_dir, problems, memo)
+    t = _Templates(env, site.config.templates_dir, problems, memo, progress)
     md = markdown.make_markdown(site.config.allow_html)
     by_tag = posts_by_tag(site)  # grouped once: lists, feeds, counts and related posts all use it
     feeds = feed_posts(site, by_tag)
     in_feeds = {p for posts in (feeds[0], *feeds[1].values()) for p in posts}
     sizes = image_sizes(site.config.images_dir, urls)
-    bodies, link_problems = render_bodies(site, LinkTargets.of(site, urls), md, in_feeds, memo, sizes)
+    targets = LinkTargets.of(site, urls)
+    bodies, link_problems = render_bodies(site, targets, md, in_feeds, memo, sizes, workers, progress)
     problems.extend(link_problems)
     related = related_for(site, by_tag, memo)
 
     rendered: list[Page | None] = [
-        *post_pages(t, site, urls, bodies, related),
+        *post_pages(t, site, urls, bodies, related, workers),
         *list_pages(t, site, urls, by_tag),
         *archive_pages(t, site, urls),
         *feed_pages(t, site, urls, bodies, feeds),
     ]
     html_pages = [p for p in rendered if p is not None and p.path.suffix == ".html"]
     listed = {p.path.parent.as_posix() + "/" if p.path.parent.parts else "" for p in html_pages}
-    rendered += [*small_pages(t, site, urls, listed, tag_counts(by_tag)), *static_files(site, urls)]
+    rendered += [*small_pages(t, site, urls, listed, tag_counts(by_tag)), *static_files(t, site, urls)]
     pages = [p for p in rendered if p is not None]
     pages += [p for p in alias_pages(t, site, urls, {p.path for p in pages}) if p is not None]
     if memo is not None:
-        memo.pages = t.made  # only this render's pages: deleted ones are forgotten
+        memo.pages, memo.contents = t.made, t.contents  # only this render's: deleted ones are forgotten
     return pages, problems

@@ -7,14 +7,53 @@ so a site and its index are always published together.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from .problems import Problem, ProblemsFound
+from .write import Signature, signature
+
+INDEX = "pagefind"  # the index's folder in the site
 
 
-def index_search(site_dir: Path, language: str) -> None:
+def index_files(site_dir: Path) -> dict[str, Signature]:
+    """The index's files and their signatures, so that the next build can tell it is intact."""
+    folder = site_dir / INDEX
+    return {
+        f.relative_to(site_dir).as_posix(): signature(f) for f in sorted(folder.rglob("*")) if f.is_file()
+    }
+
+
+def index_intact(site_dir: Path, recorded: dict[str, Signature]) -> bool:
+    """Is every file of the recorded index still the very file that was written?"""
+    for name, expected in recorded.items():
+        try:
+            if signature(site_dir / name) != expected:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def keep_index(old_site: Path, staging: Path, recorded: dict[str, Signature]) -> bool:
+    """Carry the last build's index over (hard links) if it is still the very one it wrote."""
+    if not recorded or not index_intact(old_site, recorded):
+        return False
+    for name in recorded:
+        target = staging / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(old_site / name, target)
+        except OSError:
+            shutil.rmtree(staging / INDEX, ignore_errors=True)
+            return False
+    return True
+
+
+def index_search(site_dir: Path, language: str) -> dict[str, Signature]:
     command = [
         sys.executable,
         "-m",
@@ -43,3 +82,4 @@ def index_search(site_dir: Path, language: str) -> None:
                 )
             ]
         )
+    return index_files(site_dir)

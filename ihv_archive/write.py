@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .problems import Problem, ProblemsFound, display_path
@@ -44,24 +45,64 @@ def recover(out_dir: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def write_site(pages: Iterable[Page], out_dir: Path, finish: Callable[[Path], None] | None = None) -> int:
-    """Write every page into out_dir, replacing what was there; returns the number of files.
-    `finish` runs on the complete new site before it replaces the old one (the search
-    index is made there); if it fails, the old site stays."""
+Signature = tuple[int, int, int]  # size, mtime (ns) and inode of a written file
+
+
+@dataclass(frozen=True)
+class Written:
+    files: int  # files in the new site
+    rewritten: int  # of those, files written anew (the rest are the old site's, unchanged)
+    signatures: dict[PurePosixPath, Signature]  # of the files written anew
+
+
+def signature(path: Path) -> Signature:
+    stat = path.stat()
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def files_below(folder: Path) -> set[str]:
+    """Every file below a folder, by its path there ('posts/2024/x/index.html')."""
+    top = str(folder)
+    return {
+        f"{below}/{name}" if (below := root[len(top) + 1 :].replace(os.sep, "/")) else name
+        for root, _, names in os.walk(top)
+        for name in names
+    }
+
+
+def write_site(pages: Iterable[Page], out_dir: Path, finish: Callable[[Path], None] | None = None) -> Written:
+    """Write every page into out_dir, replacing what was there. A page without content is
+    unchanged since the last build: its file is linked from the old site, not written again,
+    so it keeps its bytes, inode and time. `finish` runs on the complete new site before it
+    replaces the old one (the search index is made there); if it fails, the old site stays."""
     out_dir = out_dir.absolute()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     recover(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
     count = 0
+    signatures: dict[PurePosixPath, Signature] = {}
+    folders: set[str] = set()
+    old, new = str(out_dir), str(staging)  # plain strings: 10,000s of paths, no pathlib overhead
     try:
         for page in pages:
             # urls.output_file already refuses these; checked again here without touching the
             # disk (staging is new and holds no links, so only '..' or a root could leave it).
-            if page.path.is_absolute() or ".." in page.path.parts:
+            rel = page.path.as_posix()
+            if page.path.is_absolute() or ".." in rel.split("/"):
                 raise ValueError(f"refusing to write outside the site folder: {page.path}")
-            target = staging.joinpath(*page.path.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(page.content)
+            target = f"{new}/{rel}"
+            folder = os.path.dirname(target)
+            if folder not in folders:
+                os.makedirs(folder, exist_ok=True)
+                folders.add(folder)
+            if page.content is None:
+                keep(f"{old}/{rel}", target, out_dir)
+            else:
+                with open(target, "wb") as out:
+                    out.write(page.content)
+                    out.flush()  # so that the size and time below are final
+                    stat = os.fstat(out.fileno())
+                signatures[page.path] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
             count += 1
         if finish is not None:
             finish(staging)
@@ -70,7 +111,26 @@ def write_site(pages: Iterable[Page], out_dir: Path, finish: Callable[[Path], No
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return count
+    return Written(count, len(signatures), signatures)
+
+
+def keep(source: str, target: str, out_dir: Path) -> None:
+    """Carry an unchanged file over from the old site: a hard link, so no bytes are written."""
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except FileNotFoundError:
+        raise ProblemsFound(
+            [
+                Problem(
+                    display_path(out_dir),
+                    None,
+                    f"{os.path.relpath(source, out_dir)} was removed while the site was being built",
+                    "build again (the site folder is as it was)",
+                )
+            ]
+        ) from None
+    except OSError:  # a file system without hard links: copy the bytes instead
+        shutil.copyfile(source, target)
 
 
 def swap_into_place(staging: Path, out_dir: Path) -> None:
@@ -101,6 +161,7 @@ def sync_site(
     wanted: dict[PurePosixPath, bytes] = {}
     written = 0
     for page in pages:
+        assert page.content is not None, "the preview's memo keeps every page's bytes"
         wanted[page.path] = page.content
         before = previous.get(page.path) if previous is not None else None
         if before is not None and (before is page.content or before == page.content):

@@ -117,3 +117,29 @@ def test_any_post_builds_or_fails_cleanly(
     if not site.problems and not problems:
         page = next(p for p in pages if p.path.as_posix() == "posts/2024/random/index.html")
         assert b"<script" not in page.content.split(b"<main")[1]
+
+
+def related_by_definition(posts: tuple[Post, ...]) -> dict[str, tuple[str, ...]]:
+    """The rule for related posts, written as plainly as possible (and quadratic): rank every
+    other post by tags in common (more first), then distance in time, then the newer; posts
+    with no tag in common come last, nearest in time first."""
+    related = {}
+    for i, post in enumerate(posts):
+        others = [j for j in range(len(posts)) if j != i]
+        ranked = sorted(others, key=lambda j: (-len(set(post.tags) & set(posts[j].tags)), abs(j - i), j))
+        related[post.path] = tuple(posts[j].path for j in ranked[:3])
+    return related
+
+
+@given(st.lists(st.lists(st.sampled_from("abcdef"), min_size=1, max_size=4, unique=True), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_related_posts_follow_their_definition(tag_lists: list[list[str]]) -> None:
+    from ihv_archive.render import related_posts
+
+    when = datetime(2024, 1, 1, tzinfo=LONDON)
+    posts = tuple(
+        Post(f"p{n}.md", PurePosixPath(f"p{n}.md"), f"P{n}", when, "day", tuple(tags), "", "", 1, f"p{n}")
+        for n, tags in enumerate(tag_lists)
+    )
+    by_tag = {t: tuple(p for p in posts if t in p.tags) for t in "abcdef"}
+    assert related_posts(posts, by_tag) == related_by_definition(posts)

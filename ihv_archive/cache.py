@@ -1,0 +1,289 @@
+"""The build cache: the parse cache and the render memo, kept on disk between builds.
+
+`build` is the dev server's incremental rebuild with its memory written down: the same
+ParseCache and Memo (load.py, render.py), saved to `.cache/` after a build and read back
+before the next. Nothing here decides what is reused; it only makes sure that what is read
+back is what was saved, for this version of the code and these settings:
+
+- one SQLite file for each kind of build (address, output folder, drafts), so that `build`
+  and `build --base-url` do not evict each other; SQLite makes every save all-or-nothing;
+- everything is dropped when the code, a library it renders with or Python changes;
+- a post is reused only under its key (its bytes, name, vocabulary and time zone);
+- an HTML fragment is checked against its digest when it is read;
+- a page is reused only while its file in the output folder is the very file the last
+  build wrote (same size, time and inode); otherwise it is rendered again;
+- a cache that cannot be read (damaged, another format, a disk error) is set aside, and the
+  build goes on as a cold one.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sqlite3
+import sys
+from collections.abc import Iterable
+from contextlib import closing, suppress
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .config import Config
+from .digest import digest
+from .load import ParseCache, ParsedFile
+from .render import Body, Fragment, FragmentLost, Memo, Page
+from .write import Signature, signature
+
+FORMAT = "2"
+LIBRARIES = (
+    "jinja2",
+    "markupsafe",
+    "markdown-it-py",
+    "mdit-py-plugins",
+    "linkify-it-py",
+    "pyyaml",
+    "imagesize",
+)
+KEEP = 4  # cache files kept: the most recently used kinds of build
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, entry BLOB);
+CREATE TABLE IF NOT EXISTS bodies (
+    post TEXT, in_feed INTEGER, followed BLOB, page TEXT, feed TEXT, PRIMARY KEY (post, in_feed));
+CREATE TABLE IF NOT EXISTS fragments (key TEXT PRIMARY KEY, html TEXT);
+CREATE TABLE IF NOT EXISTS pages (
+    site_path TEXT PRIMARY KEY, path TEXT, inputs BLOB, content BLOB, size INTEGER, mtime INTEGER, inode INTEGER);
+"""
+
+
+def code_version() -> str:
+    """This package's source and the versions of what renders: a change to either can change
+    any output, so it empties the cache."""
+    here = Path(__file__).parent
+    sources = [f.read_bytes() for f in sorted(here.glob("*.py"))]
+    versions = []
+    for name in LIBRARIES:
+        try:
+            versions.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name}=?")
+    return digest(FORMAT, sys.version, *versions, *sources)
+
+
+@dataclass
+class BuildCache:
+    """What one kind of build remembers. `parse_cache` and `memo` are handed to load and render."""
+
+    file: Path
+    out_dir: Path
+    parse_cache: ParseCache = field(default_factory=ParseCache)
+    memo: Memo = field(default_factory=Memo)
+    signatures: dict[str, Signature] = field(default_factory=dict)  # page files, by site path
+    loaded: dict[str, Any] = field(default_factory=dict)  # what was read, to save only changes
+    note: str = ""  # why the cache was not used, if it was not
+    search_files: dict[str, Signature] = field(default_factory=dict)  # the search index the site has
+    _reader: sqlite3.Connection | None = None
+
+    @classmethod
+    def open(cls, config: Config, kind: str = "build") -> BuildCache:
+        folder = config.root / ".cache"
+        name = digest(kind, config.base_url, str(config.out_dir.absolute()))[:12]
+        cache = cls(folder / f"{kind}-{name}.sqlite3", config.out_dir.absolute())
+        if cache.file.exists():
+            try:
+                cache._read()
+            except (
+                sqlite3.Error,
+                pickle.UnpicklingError,
+                EOFError,
+                AttributeError,
+                ImportError,
+                ValueError,
+                TypeError,
+                OSError,
+            ) as error:
+                cache.note = f"the build cache could not be read ({error}); building from scratch"
+                cache.parse_cache, cache.memo, cache.signatures, cache.loaded = ParseCache(), Memo(), {}, {}
+                cache._set_aside()
+        return cache
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.file, timeout=30, check_same_thread=False)
+        connection.executescript(SCHEMA)
+        return connection
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def _read(self) -> None:
+        self._reader = db = self._connect()
+        meta = dict(db.execute("SELECT name, value FROM meta"))
+        if meta.get("code") != code_version():
+            return  # another version of the code made it: start afresh, overwrite on save
+        for path, blob in db.execute("SELECT path, entry FROM files"):
+            entry = pickle.loads(blob)
+            if not isinstance(entry, ParsedFile):
+                raise ValueError(f"unexpected entry for {path}")
+            self.parse_cache.entries[path] = entry
+        memo = self.memo
+        memo.body_version, memo.page_version = meta.get("body_version", ""), meta.get("page_version", "")
+        memo.related_key = meta.get("related_key", "")
+        memo.related = pickle.loads(meta["related"]) if "related" in meta else {}
+        self.search_files = pickle.loads(meta["search_files"]) if "search_files" in meta else {}
+        fetch = self._fragment
+        for post, in_feed, followed, page, feed in db.execute("SELECT * FROM bodies"):
+            body = Body(Fragment(page, fetch=fetch), Fragment(feed, fetch=fetch) if feed else None)
+            memo.bodies[(post, bool(in_feed))] = (tuple(pickle.loads(followed)) if followed else (), body)
+        for site_path, path, inputs, content, size, mtime, inode in db.execute("SELECT * FROM pages"):
+            # Verified now, against the file the last build wrote: a page is reused only
+            # if its file is still exactly that one.
+            if file_signature(self.out_dir / path) == (size, mtime, inode):
+                memo.pages[site_path] = (inputs, Page(PurePosixPath(path), None))
+                memo.contents[site_path] = content
+                self.signatures[site_path] = (size, mtime, inode)
+        self.loaded = {
+            "files": dict(self.parse_cache.entries),
+            "bodies": dict(memo.bodies),
+            "pages": dict(memo.pages),
+        }
+
+    def _fragment(self, key: str) -> str:
+        """An HTML fragment's text, read when a page that shows it is rendered again."""
+        try:
+            assert self._reader is not None
+            row = self._reader.execute("SELECT html FROM fragments WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            row = None
+        if row is None or digest(row[0]) != key:
+            raise FragmentLost(f"the build cache lost or damaged a part of a post ({key})")
+        text: str = row[0]
+        return text
+
+    def _set_aside(self) -> None:
+        with suppress(OSError):
+            self.file.replace(self.file.with_suffix(".damaged"))
+
+    def save(self, written: dict[PurePosixPath, Signature], search_files: dict[str, Signature]) -> None:
+        """Write down what this build made: only what changed since the cache was read, in one
+        transaction (a build killed meanwhile leaves the cache as it was)."""
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        ignore = self.file.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# the build cache: made by `build`, safe to delete\n*\n", encoding="utf-8")
+        memo = self.memo
+        self.close()
+        with closing(self._connect()) as db, db:
+            meta = dict(db.execute("SELECT name, value FROM meta"))
+            if meta.get("code") != code_version():
+                for table in ("meta", "files", "bodies", "fragments", "pages"):
+                    db.execute(f"DELETE FROM {table}")
+                self.loaded = {}
+            db.executemany(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                [
+                    ("code", code_version()),
+                    ("body_version", memo.body_version),
+                    ("page_version", memo.page_version),
+                    ("related_key", memo.related_key),
+                    ("related", pickle.dumps(memo.related, protocol=5)),
+                    ("search_files", pickle.dumps(search_files, protocol=5)),
+                ],
+            )
+            self._save_changes(
+                db,
+                "files",
+                "path",
+                self.parse_cache.entries,
+                lambda path, entry: [(path, pickle.dumps(entry, protocol=5))],
+            )
+            self._save_bodies(db)
+            signatures = {
+                site_path: found
+                for site_path, (_, page) in memo.pages.items()
+                if (found := written.get(page.path) or self.signatures.get(site_path))
+            }
+
+            def page_rows(site_path: str, entry: tuple[bytes, Page]) -> list[tuple[Any, ...]]:
+                inputs, page = entry
+                where = [(site_path, page.path.as_posix(), inputs, memo.contents[site_path])]
+                return [(*row, *signatures[site_path]) for row in where if site_path in signatures]
+
+            self._save_changes(db, "pages", "site_path", memo.pages, page_rows)
+        self.signatures = signatures
+        self.search_files = search_files
+        self.loaded = {
+            "files": dict(self.parse_cache.entries),
+            "bodies": dict(memo.bodies),
+            "pages": {k: (inputs, Page(page.path, None)) for k, (inputs, page) in memo.pages.items()},
+        }
+        prune(self.file.parent, keep=self.file)
+
+    def _save_bodies(self, db: sqlite3.Connection) -> None:
+        new_fragments: list[tuple[str, str]] = []
+
+        def rows(key: tuple[str, bool], entry: tuple[Any, Body]) -> list[tuple[Any, ...]]:
+            followed, body = entry
+            for fragment in (body.page_html, body.feed_html):
+                if fragment is not None and fragment._fetch is None:  # made by this build
+                    new_fragments.append((fragment.key, fragment.text))
+            feed = body.feed_html.key if body.feed_html else None
+            links = pickle.dumps(followed, protocol=5) if followed else None  # most bodies link to no post
+            return [(key[0], key[1], links, body.page_html.key, feed)]
+
+        removed = self._save_changes(db, "bodies", None, self.memo.bodies, rows)
+        db.executemany("INSERT OR IGNORE INTO fragments VALUES (?, ?)", new_fragments)
+        if removed:  # fragments no body shows any more
+            db.execute(
+                "DELETE FROM fragments WHERE key NOT IN "
+                "(SELECT page FROM bodies UNION SELECT feed FROM bodies WHERE feed IS NOT NULL)"
+            )
+
+    def _save_changes(
+        self,
+        db: sqlite3.Connection,
+        table: str,
+        key_column: str | None,
+        current: dict[Any, Any],
+        rows: Any,
+    ) -> int:
+        """Insert what is new or different from what was read, delete what is gone."""
+        before = self.loaded.get(table, {})
+        changed = [
+            row for key, value in current.items() if before.get(key) is not value for row in rows(key, value)
+        ]
+        placeholders = ", ".join("?" * len(changed[0])) if changed else ""
+        if changed:
+            db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({placeholders})", changed)
+        gone = [key for key in before if key not in current]
+        if key_column is not None:
+            db.executemany(f"DELETE FROM {table} WHERE {key_column} = ?", [(k,) for k in gone])
+        else:  # bodies: keyed by (post, in_feed)
+            db.executemany("DELETE FROM bodies WHERE post = ? AND in_feed = ?", gone)
+        return len(gone)
+
+
+def file_signature(path: Path) -> Signature | None:
+    try:
+        return signature(path)
+    except OSError:
+        return None
+
+
+def prune(folder: Path, keep: Path) -> None:
+    """Keep the most recently used cache files; older kinds of build are forgotten."""
+    files = sorted(folder.glob("*.sqlite3"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in [f for f in files if f != keep][KEEP - 1 :]:
+        old.unlink(missing_ok=True)
+    for damaged in folder.glob("*.damaged"):
+        damaged.unlink(missing_ok=True)
+
+
+def clear(root: Path) -> Iterable[Path]:
+    """Delete every cache file of a project (`build --no-cache` starts from nothing)."""
+    for file in sorted((root / ".cache").glob("*.sqlite3*")):
+        os.unlink(file)
+        yield file

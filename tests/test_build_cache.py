@@ -1,0 +1,255 @@
+"""The build cache (.cache/): a build that uses it always equals a cold build, byte for byte.
+
+Every build here goes through the command line. The reference is a cold build of a fresh
+copy of the project (no .cache/, no site/), made after the same changes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import sqlite3
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+
+from ihv_archive import load as load_module
+from ihv_archive.cli import LiveCount
+from ihv_archive.config import load_config
+from ihv_archive.load import ParseCache, load
+
+from .conftest import PROJECT, run, search_index_is_whole, tree_bytes
+from .test_incremental import EDITS, edit
+
+ONE_PAGE = "posts/2023/year-only/index.html"  # a page no edit below touches unless it says so
+
+
+def cold_build(archive: Path, tmp_path: Path) -> dict[str, bytes]:
+    """The reference: the same project copied without its cache or site, built from nothing."""
+    fresh = tmp_path / f"cold-{time.monotonic_ns()}"
+    shutil.copytree(archive, fresh, ignore=shutil.ignore_patterns(".cache", "site"))
+    assert run(fresh, "build", "--no-search") == 0
+    result = tree_bytes(fresh / "site")
+    shutil.rmtree(fresh)
+    return result
+
+
+def build(archive: Path, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """A cached build; returns its summary line."""
+    capsys.readouterr()
+    assert run(archive, "build", *args) == 0
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def written(summary: str) -> int:
+    match = re.search(r"; ([\d,]+) written, ([\d,]+) unchanged", summary)
+    assert match, summary
+    return int(match.group(1).replace(",", ""))
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid grey PNG of the given size."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def change_an_image(root: Path) -> None:
+    """Its new size is printed in the body of the post that shows it."""
+    (root / "content/images/2024/summit-banner.png").write_bytes(png(37, 11))
+
+
+CACHE_EDITS = [
+    *EDITS,
+    ("change an image's size", change_an_image),
+]
+
+
+def test_every_cached_build_equals_a_cold_build(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build(archive, capsys)
+    for what, change in CACHE_EDITS:
+        change(archive)
+        summary = build(archive, capsys)
+        site = archive / "site"
+        assert tree_bytes(site, search_index=False) == cold_build(archive, tmp_path), what
+        assert search_index_is_whole(site), what
+        assert "search indexed" in summary, what  # every change here changes some page
+
+
+def test_an_edit_rewrites_only_the_files_whose_bytes_change(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build(archive, capsys, "--no-search")
+    site = archive / "site"
+    before = tree_bytes(site)
+    inodes = {p: os.stat(site / p).st_ino for p in before}
+    edit(archive / "content/posts/2023/year-only.md", "Text.", "Text, edited.")
+    summary = build(archive, capsys, "--no-search")
+    after = tree_bytes(site)
+    changed = {p for p in after if after[p] != before.get(p)}
+    rewritten = {p for p in after if os.stat(site / p).st_ino != inodes.get(p)}
+    assert ONE_PAGE in changed and len(changed) < len(after) / 4
+    assert rewritten == changed and written(summary) == len(changed)
+
+
+def test_a_build_with_nothing_changed_writes_nothing(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build(archive, capsys)
+    before = tree_bytes(archive / "site")
+    inodes = {p: p.stat().st_ino for p in (archive / "site").rglob("*") if p.is_file()}
+    summary = build(archive, capsys)
+    assert written(summary) == 0 and "search index unchanged" in summary
+    assert tree_bytes(archive / "site") == before  # the search index too
+    assert {p: p.stat().st_ino for p in (archive / "site").rglob("*") if p.is_file()} == inodes
+
+
+def test_a_file_changed_in_the_site_folder_is_written_again(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build(archive, capsys)
+    page = archive / "site" / ONE_PAGE
+    page.write_bytes(page.read_bytes().replace(b"<main", b"<main data-hand-edited"))
+    (archive / "site/stray.html").write_text("not ours")
+    (archive / "site/pagefind/pagefind-entry.json").unlink()
+    summary = build(archive, capsys)
+    assert written(summary) > 0
+    assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
+    assert search_index_is_whole(archive / "site")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "lost fragments", "other code"])
+def test_a_damaged_or_foreign_cache_is_never_served(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    build(archive, capsys)
+    (cache_file,) = (archive / ".cache").glob("*.sqlite3")
+    if damage == "garbage":
+        cache_file.write_bytes(b"this is not a database" * 100)
+    elif damage == "lost fragments":  # the bodies' HTML gone: pages needing it must notice
+        with sqlite3.connect(cache_file) as db:
+            db.execute("UPDATE fragments SET html = html || 'tampered'")
+    else:  # as if another version of ihv-archive had written it
+        with sqlite3.connect(cache_file) as db:
+            db.execute("UPDATE meta SET value = 'another version' WHERE name = 'code'")
+    # a template change re-renders every page, so every cached body is needed
+    edit(archive / "templates/post.html", '<article class="post"', '<article class="post y"')
+    capsys.readouterr()
+    assert run(archive, "build") == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    if damage != "other code":
+        assert "from scratch" in captured.err  # said, not silent
+    assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
+
+
+def test_no_cache_builds_everything_again(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build(archive, capsys)
+    summary = build(archive, capsys, "--no-cache")
+    assert re.search(r"([\d,]+) files in .*; \1 written, 0 unchanged", summary), summary
+
+
+def test_a_broken_post_leaves_site_and_cache_usable(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build(archive, capsys)
+    before = tree_bytes(archive / "site")
+    post = archive / "content/posts/2023/year-only.md"
+    good = post.read_text()
+    post.write_text(good.replace("date:", "dat:"))
+    assert run(archive, "build") == 1
+    assert tree_bytes(archive / "site") == before
+    post.write_text(good.replace("Text.", "Text, fixed."))
+    build(archive, capsys)
+    assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
+
+
+def test_a_same_size_edit_within_the_same_second_is_seen(archive: Path) -> None:
+    """The parse cache skips reading files whose size, times and inode are unchanged; a file
+    changed again within the clock's granularity must not fool it (git's "racy" case)."""
+    config = load_config(archive)
+    cache = ParseCache()
+    post = archive / "content/posts/2023/year-only.md"
+    load(config, cache)
+    stat = post.stat()
+    post.write_text(post.read_text().replace("Text.", "Next."))  # same size
+    os.utime(post, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same modification time
+    (found,) = [p for p in load(config, cache).posts if p.rel_path.name == "year-only.md"]
+    assert "Next." in found.body
+
+
+def test_a_settled_file_is_not_read_again(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_config(archive)
+    cache = ParseCache()
+    monkeypatch.setattr(load_module, "RACY_NS", 0)  # as if every file was saved long ago
+    load(config, cache)
+    reads: list[Path] = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or original(self))
+    load(config, cache)
+    assert reads == [] and cache.parsed == 0
+    edit(archive / "content/posts/2023/year-only.md", "Text.", "Text, longer.")
+    load(config, cache)
+    assert [p.name for p in reads] == ["year-only.md"] and cache.parsed == 1
+
+
+def test_parallel_and_single_process_builds_are_identical(tmp_path: Path) -> None:
+    """Big enough that bodies are rendered in forked processes (in a fresh process: pytest's
+    own may have threads, and then the build stays in one)."""
+    sys.path.insert(0, str(PROJECT / "bench"))
+    from make_corpus import make
+
+    root = tmp_path / "corpus"
+    make(150, root)
+    script = (
+        "import sys; from pathlib import Path; from ihv_archive.config import load_config;"
+        "from ihv_archive.pipeline import build;"
+        "config = load_config(Path(sys.argv[1]), out_dir=Path(sys.argv[2]));"
+        "build(config, use_cache=False, search=False, workers=int(sys.argv[3]))"
+    )
+    for workers in ("1", "2"):
+        subprocess.run(
+            [sys.executable, "-c", script, str(root), str(tmp_path / f"out-{workers}"), workers],
+            check=True,
+            cwd=PROJECT,
+        )
+    assert tree_bytes(tmp_path / "out-1") == tree_bytes(tmp_path / "out-2")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stream", [Terminal(), io.StringIO()], ids=["terminal", "log"])
+def test_the_live_count_shows_on_a_terminal_only(
+    stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(LiveCount, "AFTER_SECONDS", 0.0)
+    with LiveCount(stream) as progress:
+        progress("Rendering posts", 320, 1000)
+        progress("Rendering pages", 256, 0)
+    shown = stream.getvalue()
+    if isinstance(stream, Terminal):
+        assert "Rendering posts 320/1,000 (32%)" in shown
+        assert shown.endswith("\r\x1b[K")  # the line is cleared for the summary
+    else:
+        assert shown == ""  # logs (CI) get the summary line only
