@@ -18,11 +18,10 @@ back is what was saved, for this version of the code and these settings:
 
 from __future__ import annotations
 
-import os
 import pickle
+import shutil
 import sqlite3
 import sys
-from collections.abc import Iterable
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -84,6 +83,7 @@ class BuildCache:
     loaded: dict[str, Any] = field(default_factory=dict)  # what was read, to save only changes
     note: str = ""  # why the cache was not used, if it was not
     search_files: dict[str, Signature] = field(default_factory=dict)  # the search index the site has
+    spare: Path | None = None  # where the site a build replaces is kept for the next (write.py)
     _reader: sqlite3.Connection | None = None
 
     @classmethod
@@ -91,6 +91,7 @@ class BuildCache:
         folder = config.root / ".cache"
         name = digest(kind, config.base_url, str(config.out_dir.absolute()))[:12]
         cache = cls(folder / f"{kind}-{name}.sqlite3", config.out_dir.absolute())
+        cache.spare = cache.file.with_suffix(".spare")
         if cache.file.exists():
             try:
                 cache._read()
@@ -278,12 +279,15 @@ def prune(folder: Path, keep: Path) -> None:
     files = sorted(folder.glob("*.sqlite3"), key=lambda f: f.stat().st_mtime, reverse=True)
     for old in [f for f in files if f != keep][KEEP - 1 :]:
         old.unlink(missing_ok=True)
+        shutil.rmtree(old.with_suffix(".spare"), ignore_errors=True)
     for damaged in folder.glob("*.damaged"):
         damaged.unlink(missing_ok=True)
 
 
-def clear(root: Path) -> Iterable[Path]:
+def clear(root: Path) -> None:
     """Delete every cache file of a project (`build --no-cache` starts from nothing)."""
-    for file in sorted((root / ".cache").glob("*.sqlite3*")):
-        os.unlink(file)
-        yield file
+    for path in sorted((root / ".cache").glob("*.s*")):  # .sqlite3 (and its journal), .spare
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

@@ -60,15 +60,13 @@ def build(
     now = now or now_in(config)
     workers = workers or os.cpu_count() or 1
     if not use_cache:
-        for _ in clear(config.root):
-            pass
+        clear(config.root)
     cache = BuildCache.open(config)
     try:
         return _build(config, now, cache, search, workers, progress)
     except FragmentLost as lost:  # the cache was damaged after it was opened: start again without it
         cache.close()
-        for _ in clear(config.root):
-            pass
+        clear(config.root)
         result = _build(config, now, BuildCache.open(config), search, workers, progress)
         return replace(result, notes=(f"{lost}; built again from scratch",))
     finally:
@@ -112,7 +110,7 @@ def _build(
         else:
             search_files, how = index_search(staging, config.language), "indexed"
 
-    written = write_site(pages, config.out_dir, finish)
+    written = write_site(pages, config.out_dir, finish, cache.spare)
     cache.save(written.signatures, search_files)
     indexed = len(search_files) if how == "indexed" else 0
     return replace(

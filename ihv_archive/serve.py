@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import html
 import mimetypes
+import os
 import re
 import shutil
 import signal
@@ -45,6 +46,7 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
+from .cache import BuildCache
 from .config import Config, load_config, with_base_url
 from .load import ParseCache, load
 from .problems import Problem, ProblemsFound
@@ -94,6 +96,7 @@ class Rebuilder:
         self.drafts, self.future, self.say = drafts, future, say
         self.memo = Memo()
         self.parse_cache = ParseCache()
+        self.cache: BuildCache | None = None  # on disk: read for the first build, written after it
         self.written: dict[PurePosixPath, bytes] = {}  # what the preview folder holds
         self.preview = Preview()
         self.lock = threading.Lock()  # held while the preview folder changes: requests wait
@@ -108,8 +111,12 @@ class Rebuilder:
         try:
             config = self.config()
             now = datetime.now(config.zone)
+            first = self.cache is None and not self.preview.built
+            if first:  # start from what the last preview made, as `build` does
+                self.cache = BuildCache.open(config, kind=f"serve-{self.drafts:d}{self.future:d}")
+                self.memo, self.parse_cache = self.cache.memo, self.cache.parse_cache
             site = validate(load(config, self.parse_cache), config, now, self.drafts, self.future)
-            pages, problems = render(site, self.memo)
+            pages, problems = render(site, self.memo, workers=(os.cpu_count() or 1) if first else 1)
             if site.problems or problems:
                 raise ProblemsFound([*site.problems, *problems])
         except ProblemsFound as found:
@@ -123,6 +130,10 @@ class Rebuilder:
             return False
         with self.lock:
             written = sync_site(pages, self.out_dir, self.written)
+        if self.cache is not None:  # parsed posts and bodies for the next start; then memory only
+            self.cache.save({}, {})
+            self.cache.close()
+            self.cache = None
         with self.preview.changed:
             self.preview.problems = ()
             self.preview.built = True

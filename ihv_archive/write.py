@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -70,48 +70,116 @@ def files_below(folder: Path) -> set[str]:
     }
 
 
-def write_site(pages: Iterable[Page], out_dir: Path, finish: Callable[[Path], None] | None = None) -> Written:
+def write_site(
+    pages: Sequence[Page],
+    out_dir: Path,
+    finish: Callable[[Path], None] | None = None,
+    spare: Path | None = None,
+) -> Written:
     """Write every page into out_dir, replacing what was there. A page without content is
     unchanged since the last build: its file is linked from the old site, not written again,
     so it keeps its bytes, inode and time. `finish` runs on the complete new site before it
-    replaces the old one (the search index is made there); if it fails, the old site stays."""
+    replaces the old one (the search index is made there); if it fails, the old site stays.
+
+    The new site is made in a folder beside the old one, then swapped in. With a `spare`
+    folder (the build cache's), the site the swap retires is kept there, and the next build
+    starts from it instead of from nothing: a whole site of folders is costly to make and to
+    delete, and after a small edit only a few of its files differ."""
     out_dir = out_dir.absolute()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     recover(out_dir)
+    staging = claim(spare, out_dir) if spare is not None else None
+    if staging is not None:
+        try:
+            return _write(pages, out_dir, staging, files_below(staging), finish, spare)
+        except (FileExistsError, IsADirectoryError, NotADirectoryError):  # a spare of another shape
+            shutil.rmtree(staging, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    return _write(pages, out_dir, staging, set(), finish, spare)
+
+
+def claim(spare: Path, out_dir: Path) -> Path | None:
+    """Take the spare folder as this build's staging folder (a rename: it is ours alone)."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    try:
+        staging.rmdir()
+        spare.rename(staging)
+    except OSError:  # none, or on another file system
+        shutil.rmtree(spare, ignore_errors=True)
+        return None
+    return staging
+
+
+def _write(
+    pages: Sequence[Page],
+    out_dir: Path,
+    staging: Path,
+    present: set[str],
+    finish: Callable[[Path], None] | None,
+    spare: Path | None,
+) -> Written:
+    """Make staging hold exactly the pages, then swap it in. `present` is what staging holds
+    already (from a spare): files that must change are replaced, never written into, since
+    a spare's files may be the live site's too (hard links)."""
     count = 0
     signatures: dict[PurePosixPath, Signature] = {}
-    folders: set[str] = set()
     old, new = str(out_dir), str(staging)  # plain strings: 10,000s of paths, no pathlib overhead
     try:
         for page in pages:
             # urls.output_file already refuses these; checked again here without touching the
-            # disk (staging is new and holds no links, so only '..' or a root could leave it).
+            # disk (staging is ours and holds no links to folders: only '..' or a root could leave it).
             rel = page.path.as_posix()
             if page.path.is_absolute() or ".." in rel.split("/"):
                 raise ValueError(f"refusing to write outside the site folder: {page.path}")
             target = f"{new}/{rel}"
-            folder = os.path.dirname(target)
-            if folder not in folders:
-                os.makedirs(folder, exist_ok=True)
-                folders.add(folder)
-            if page.content is None:
-                keep(f"{old}/{rel}", target, out_dir)
-            else:
-                with open(target, "wb") as out:
-                    out.write(page.content)
-                    out.flush()  # so that the size and time below are final
-                    stat = os.fstat(out.fileno())
-                signatures[page.path] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+            there = rel in present
+            present.discard(rel)
             count += 1
+            if page.content is None:
+                source = f"{old}/{rel}"
+                if there and os.stat(target).st_ino == os.stat(source).st_ino:
+                    continue  # the spare already has this very file
+                if there:
+                    os.unlink(target)
+                keep(source, target, out_dir)
+            else:
+                if there:
+                    os.unlink(target)
+                signatures[page.path] = write_file(target, page.content)
+        for rel in present:  # files of a spare that this site does not have
+            remove_file(staging, rel)
         if finish is not None:
             finish(staging)
         os.chmod(staging, 0o755)  # mkdtemp makes it private; a web server must read it
-        swap_into_place(staging, out_dir)
+        swap_into_place(staging, out_dir, spare)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return Written(count, len(signatures), signatures)
+
+
+def write_file(target: str, content: bytes) -> Signature:
+    """A new file (never written into an existing one, which a spare may share with the live
+    site); its folder is made on demand, since from a spare most exist."""
+    if not os.path.isdir(folder := os.path.dirname(target)):
+        os.makedirs(folder, exist_ok=True)
+    with open(target, "xb") as out:
+        out.write(content)
+        out.flush()  # so that the size and time below are final
+        stat = os.fstat(out.fileno())
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def remove_file(top: Path, rel: str) -> None:
+    """Remove a file, and the folders it leaves empty."""
+    os.unlink(f"{top}/{rel}")
+    folder = os.path.dirname(rel)
+    while folder:
+        try:
+            os.rmdir(f"{top}/{folder}")
+        except OSError:  # not empty
+            return
+        folder = os.path.dirname(folder)
 
 
 def keep(source: str, target: str, out_dir: Path) -> None:
@@ -119,6 +187,9 @@ def keep(source: str, target: str, out_dir: Path) -> None:
     try:
         os.link(source, target, follow_symlinks=False)
     except FileNotFoundError:
+        if not os.path.isdir(os.path.dirname(target)):  # its folder is made on demand
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            return keep(source, target, out_dir)
         raise ProblemsFound(
             [
                 Problem(
@@ -133,8 +204,9 @@ def keep(source: str, target: str, out_dir: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def swap_into_place(staging: Path, out_dir: Path) -> None:
-    """Two renames: the old site steps aside, the new one takes its name, the old one goes."""
+def swap_into_place(staging: Path, out_dir: Path, spare: Path | None = None) -> None:
+    """Two renames: the old site steps aside, the new one takes its name; the old one goes,
+    or becomes the spare that the next build starts from."""
     if not out_dir.exists():
         staging.rename(out_dir)
         return
@@ -146,6 +218,13 @@ def swap_into_place(staging: Path, out_dir: Path) -> None:
     except BaseException:
         retired.rename(out_dir)  # put the old site back
         raise
+    if spare is not None:
+        try:
+            spare.parent.mkdir(parents=True, exist_ok=True)
+            retired.rename(spare)
+            return
+        except OSError:  # on another file system: it cannot be kept
+            pass
     shutil.rmtree(retired, ignore_errors=True)
 
 

@@ -253,3 +253,31 @@ def test_the_live_count_shows_on_a_terminal_only(
         assert shown.endswith("\r\x1b[K")  # the line is cleared for the summary
     else:
         assert shown == ""  # logs (CI) get the summary line only
+
+
+def test_a_spare_of_another_shape_is_set_aside(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The spare (the site the last build replaced, kept to start the next from) may be
+    anything by then: a folder where a file should be must not break or leak into the build."""
+    build(archive, capsys)
+    edit(archive / "content/posts/2024/summit.md", "New joining link", "A new joining link")
+    build(archive, capsys)  # replaces a site: the old one becomes the spare
+    (spare,) = (archive / ".cache").glob("*.spare")
+    (spare / "index.html").unlink()
+    (spare / "index.html").mkdir()  # a folder where the home page goes
+    (spare / "stray.html").write_text("not a page")
+    edit(archive / "content/posts/2023/year-only.md", "Text.", "Text, edited.")
+    build(archive, capsys)
+    assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
+
+
+def test_the_preview_starts_from_the_last_previews_cache(archive: Path, tmp_path: Path) -> None:
+    from ihv_archive.serve import Rebuilder
+
+    first = Rebuilder(archive, tmp_path / "first", 8000, drafts=False, future=False, say=lambda _: None)
+    assert first.rebuild()
+    again = Rebuilder(archive, tmp_path / "again", 8000, drafts=False, future=False, say=lambda _: None)
+    assert again.rebuild()
+    assert again.parse_cache.parsed == 0 and again.memo.bodies  # nothing parsed, bodies reused
+    assert tree_bytes(tmp_path / "again") == tree_bytes(tmp_path / "first")
