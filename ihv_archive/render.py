@@ -693,14 +693,19 @@ def post_pages(
 
 
 def list_pages(
-    t: _Templates, site: Site, urls: Urls, by_tag: dict[str, tuple[Post, ...]]
-) -> Iterator[Page | None]:
-    for pager in paginate(site.posts, site.config.posts_per_page, urls.home):
-        yield t.page(pager.path, "list.html", pager=pager, tag=None)
+    t: _Templates, site: Site, urls: Urls, by_tag: dict[str, tuple[Post, ...]], workers: int = 1
+) -> list[Page | None]:
+    per_page = site.config.posts_per_page
+    lists: list[tuple[str, str, dict[str, Any]]] = [
+        (pager.path, "list.html", {"pager": pager, "tag": None})
+        for pager in paginate(site.posts, per_page, urls.home)
+    ]
     for slug, posts in by_tag.items():
-        for pager in paginate(posts, site.config.posts_per_page, partial(urls.tag, slug)):
-            yield t.page(pager.path, "list.html", pager=pager, tag=site.tags[slug])
-    yield t.page(urls.tags_index(), "tags.html", counts=tag_counts(by_tag))
+        lists += [
+            (pager.path, "list.html", {"pager": pager, "tag": site.tags[slug]})
+            for pager in paginate(posts, per_page, partial(urls.tag, slug))
+        ]
+    return [*t.many(lists, workers), t.page(urls.tags_index(), "tags.html", counts=tag_counts(by_tag))]
 
 
 def tag_counts(by_tag: dict[str, tuple[Post, ...]]) -> dict[str, int]:
@@ -864,7 +869,7 @@ def render(
 
     rendered: list[Page | None] = [
         *post_pages(t, site, urls, bodies, related, workers),
-        *list_pages(t, site, urls, by_tag),
+        *list_pages(t, site, urls, by_tag, workers),
         *archive_pages(t, site, urls),
         *feed_pages(t, site, urls, bodies, feeds),
     ]
