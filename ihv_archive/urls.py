@@ -30,6 +30,8 @@ class Urls:
 
     # --- site paths ----------------------------------------------------------------------
 
+    POST_PAGES = "posts/**/*.html"  # every post's page, and nothing else (a glob, for the search indexer)
+
     @staticmethod
     def post(post: Post) -> str:
         return f"posts/{post.year}/{post.slug}/"
