@@ -95,7 +95,8 @@ def _build(
         # Nothing to write, if the output folder holds exactly the last build's files.
         index = cache.search_files if search else {}
         expected = {page.path.as_posix() for page in pages} | set(index)
-        if index_intact(config.out_dir, index) and files_below(config.out_dir) == expected:
+        has_index = bool(index) or not search  # the last build may have been --no-search
+        if has_index and index_intact(config.out_dir, index) and files_below(config.out_dir) == expected:
             cache.save({}, index)
             return replace(result, files=len(expected), search="reused" if search else "off")
     search_files: dict[str, Signature] = {}

@@ -281,3 +281,13 @@ def test_the_preview_starts_from_the_last_previews_cache(archive: Path, tmp_path
     assert again.rebuild()
     assert again.parse_cache.parsed == 0 and again.memo.bodies  # nothing parsed, bodies reused
     assert tree_bytes(tmp_path / "again") == tree_bytes(tmp_path / "first")
+
+
+def test_search_comes_and_goes_with_the_flag(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing changed but the flag: the index must still appear, or go."""
+    build(archive, capsys, "--no-search")
+    assert not (archive / "site/pagefind").exists()
+    assert "search indexed" in build(archive, capsys)
+    assert search_index_is_whole(archive / "site")
+    assert "no search index" in build(archive, capsys, "--no-search")
+    assert not (archive / "site/pagefind").exists()
