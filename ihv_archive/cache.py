@@ -45,6 +45,17 @@ LIBRARIES = (
     "imagesize",
 )
 KEEP = 4  # cache files kept: the most recently used kinds of build
+# What reading a damaged or foreign cache can raise (pickles of classes since changed included)
+UNREADABLE = (
+    sqlite3.Error,
+    pickle.UnpicklingError,
+    EOFError,
+    AttributeError,
+    ImportError,
+    ValueError,
+    TypeError,
+    OSError,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB);
@@ -95,16 +106,8 @@ class BuildCache:
         if cache.file.exists():
             try:
                 cache._read()
-            except (
-                sqlite3.Error,
-                pickle.UnpicklingError,
-                EOFError,
-                AttributeError,
-                ImportError,
-                ValueError,
-                TypeError,
-                OSError,
-            ) as error:
+            except UNREADABLE as error:
+                cache.close()
                 cache.note = f"the build cache could not be read ({error}); building from scratch"
                 cache.parse_cache, cache.memo, cache.signatures, cache.loaded = ParseCache(), Memo(), {}, {}
                 cache._set_aside()
@@ -286,7 +289,8 @@ def prune(folder: Path, keep: Path) -> None:
 
 def clear(root: Path) -> None:
     """Delete every cache file of a project (`build --no-cache` starts from nothing)."""
-    for path in sorted((root / ".cache").glob("*.s*")):  # .sqlite3 (and its journal), .spare
+    folder = root / ".cache"
+    for path in [p for pattern in ("*.sqlite3*", "*.spare", "*.damaged") for p in folder.glob(pattern)]:
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:
