@@ -27,6 +27,7 @@ class Config:
     feed_length: int
     feed_id_prefix: str  # stable feed ids that survive a move to another domain
     allow_html: bool  # raw HTML inside Markdown; off unless site.toml turns it on
+    search_part_posts: int  # the search index comes in parts of about this many posts
     out_dir: Path
 
     @property
@@ -66,6 +67,7 @@ _SETTINGS: dict[str, tuple[type, Any]] = {
     "feed_length": (int, 20),
     "feed_id_prefix": (str, ""),
     "allow_html": (bool, False),
+    "search_part_posts": (int, 1000),
 }
 
 
@@ -126,7 +128,7 @@ def config_from_dict(
                 )
             )
         values["base_url"] = normal
-    for key in ("posts_per_page", "feed_length"):
+    for key in ("posts_per_page", "feed_length", "search_part_posts"):
         if key in values and values[key] < 1:
             problems.append(Problem(shown, None, f"{key}: must be at least 1, got {values[key]}"))
     if "timezone" in values:

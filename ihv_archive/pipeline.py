@@ -8,6 +8,7 @@ whose pages did not change.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from .config import Config
 from .load import load
 from .problems import ProblemsFound
 from .render import FragmentLost, Page, Progress, render
-from .search import index_intact, index_search, keep_index
+from .search import index_intact, index_search
 from .urls import Urls
 from .validate import Site, validate
 from .write import Signature, files_below, refuse_unsafe_out_dir, write_site
@@ -86,34 +87,36 @@ def _build(
     result = BuildResult(
         len(site.posts), len(pages), len(html), feeds, 0, "off", (cache.note,) if cache.note else ()
     )
-    # The search index is made from the HTML pages alone: if none changed, none was added and
-    # none removed, the last build's index is this site's too.
-    unchanged = all(page.content is None for page in html) and {p.path for p in html} == {
-        path for path in before if path.suffix == ".html"
-    }
-    if unchanged and all(page.content is None for page in pages) and {p.path for p in pages} == before:
-        # Nothing to write, if the output folder holds exactly the last build's files.
+    if all(page.content is None for page in pages) and {p.path for p in pages} == before:
+        # Nothing to write, if the output folder holds exactly the last build's files (and the
+        # search index: it is made from the pages alone).
         index = cache.search_files if search else {}
         expected = {page.path.as_posix() for page in pages} | set(index)
         has_index = bool(index) or not search  # the last build may have been --no-search
         if has_index and index_intact(config.out_dir, index) and files_below(config.out_dir) == expected:
             cache.save({}, index)
             return replace(result, files=len(expected), search="reused" if search else "off")
+
+    # Only the parts of the search index whose years had a post page made anew, added or
+    # removed are indexed again; the others are carried over.
+    parts = Urls.search_parts(Counter(post.year for post in site.posts), config.search_part_posts)
+    html_before = {path for path in before if path.suffix == ".html"}
+    changed = {p.path for p in html if p.content is not None} | ({p.path for p in html} ^ html_before)
+    changed_years = {Urls.year_of_post_page(path.as_posix()) for path in changed}
+    unchanged_years = frozenset(year for _, years in parts for year in years if year not in changed_years)
     search_files: dict[str, Signature] = {}
-    how = "off"
+    fresh = 0
 
     def finish(staging: Path) -> None:
-        nonlocal search_files, how
-        if not search:
-            return
-        if unchanged and keep_index(config.out_dir, staging, cache.search_files):
-            search_files, how = cache.search_files, "reused"
-        else:
-            search_files, how = index_search(staging, config.language), "indexed"
+        nonlocal search_files, fresh
+        if search:
+            search_files, fresh = index_search(
+                staging, config.language, parts, config.out_dir, cache.search_files, unchanged_years
+            )
 
     written = write_site(pages, config.out_dir, finish, cache.spare)
     cache.save(written.signatures, search_files)
-    indexed = len(search_files) if how == "indexed" else 0
+    how = "off" if not search else "indexed" if fresh else "reused"
     return replace(
-        result, files=written.files + len(search_files), rewritten=written.rewritten + indexed, search=how
+        result, files=written.files + len(search_files), rewritten=written.rewritten + fresh, search=how
     )

@@ -764,7 +764,10 @@ def small_pages(
     yield t.page(urls.SITEMAP, "sitemap.xml", entries=entries)
     yield t.page(urls.ROBOTS, "robots.txt")
     yield t.page(urls.NOT_FOUND, "404.html", posts=site.posts[:5])
-    yield t.page(urls.search(), "search.html")
+    parts = Urls.search_parts(
+        {year: len(posts) for year, posts in posts_by_year(site).items()}, site.config.search_part_posts
+    )
+    yield t.page(urls.search(), "search.html", bundles=[urls.href(bundle) for bundle, _ in parts])
     yield t.page(urls.subscribe(), "subscribe.html", counts=counts)
     yield t.file(urls.NOJEKYLL, b"")
 

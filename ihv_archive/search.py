@@ -3,33 +3,38 @@
 Only post articles carry `data-pagefind-body`, so navigation and lists stay out of the index;
 post tags are a filter. The index is written into the site before it is swapped into place,
 so a site and its index are always published together.
+
+The index comes in parts, by whole years (Urls.search_parts), each a Pagefind bundle of its
+own; the search page merges them in the browser (Pagefind's mergeIndex). Pagefind can only
+index a bundle whole, so parts are what make an edit cheap: only the edited post's part is
+indexed again, and the others are carried over from the last build.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from .problems import Problem, ProblemsFound
 from .urls import Urls
 from .write import Signature, signature
 
-INDEX = "pagefind"  # the index's folder in the site
+Part = tuple[str, tuple[int, ...]]  # a bundle's path in the site, and the years it holds
 
 
-def index_files(site_dir: Path) -> dict[str, Signature]:
-    """The index's files and their signatures, so that the next build can tell it is intact."""
-    folder = site_dir / INDEX
+def part_files(site_dir: Path, bundle: str) -> dict[str, Signature]:
+    """A part's files and their signatures, so that the next build can tell it is intact."""
+    folder = site_dir / bundle
     return {
         f.relative_to(site_dir).as_posix(): signature(f) for f in sorted(folder.rglob("*")) if f.is_file()
     }
 
 
 def index_intact(site_dir: Path, recorded: dict[str, Signature]) -> bool:
-    """Is every file of the recorded index still the very file that was written?"""
+    """Is every recorded file still the very file that was written?"""
     for name, expected in recorded.items():
         try:
             if signature(site_dir / name) != expected:
@@ -39,22 +44,43 @@ def index_intact(site_dir: Path, recorded: dict[str, Signature]) -> bool:
     return True
 
 
-def keep_index(old_site: Path, staging: Path, recorded: dict[str, Signature]) -> bool:
-    """Carry the last build's index over (hard links) if it is still the very one it wrote."""
+def keep_part(old_site: Path, staging: Path, recorded: dict[str, Signature]) -> bool:
+    """Carry a part of the last build's index over (hard links), if it is still the one it wrote."""
     if not recorded or not index_intact(old_site, recorded):
         return False
     for name in recorded:
         target = staging / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(old_site / name, target)
-        except OSError:
-            shutil.rmtree(staging / INDEX, ignore_errors=True)
-            return False
+        os.link(old_site / name, target)
     return True
 
 
-def index_search(site_dir: Path, language: str) -> dict[str, Signature]:
+def index_search(
+    site_dir: Path,
+    language: str,
+    parts: Iterable[Part],
+    old_site: Path | None = None,
+    recorded: dict[str, Signature] | None = None,
+    unchanged_years: frozenset[int] = frozenset(),
+) -> tuple[dict[str, Signature], int]:
+    """Index the site's posts part by part. A part whose years all hold unchanged post pages
+    is carried over from old_site if its recorded files are intact. Returns every file of the
+    index with its signature, and how many of them were written anew."""
+    files: dict[str, Signature] = {}
+    fresh = 0
+    for bundle, years in parts:
+        mine = {name: sig for name, sig in (recorded or {}).items() if name.startswith(bundle)}
+        if old_site is not None and set(years) <= unchanged_years and keep_part(old_site, site_dir, mine):
+            files.update(mine)
+            continue
+        run_pagefind(site_dir, language, bundle, years)
+        made = part_files(site_dir, bundle)
+        files.update(made)
+        fresh += len(made)
+    return files, fresh
+
+
+def run_pagefind(site_dir: Path, language: str, bundle: str, years: tuple[int, ...]) -> None:
     command = [
         sys.executable,
         "-m",
@@ -63,8 +89,10 @@ def index_search(site_dir: Path, language: str) -> dict[str, Signature]:
         str(site_dir),
         "--force-language",
         language.lower(),
-        "--glob",  # only post pages carry data-pagefind-body: the others need not even be read
-        Urls.POST_PAGES,
+        "--glob",  # this part's post pages: only posts carry data-pagefind-body
+        Urls.post_pages_of(years),
+        "--output-subdir",
+        bundle,
     ]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)
@@ -85,4 +113,3 @@ def index_search(site_dir: Path, language: str) -> dict[str, Signature]:
                 )
             ]
         )
-    return index_files(site_dir)

@@ -30,8 +30,6 @@ class Urls:
 
     # --- site paths ----------------------------------------------------------------------
 
-    POST_PAGES = "posts/**/*.html"  # every post's page, and nothing else (a glob, for the search indexer)
-
     @staticmethod
     def post(post: Post) -> str:
         return f"posts/{post.year}/{post.slug}/"
@@ -77,7 +75,43 @@ class Urls:
     NOJEKYLL = ".nojekyll"  # GitHub Pages: serve the files as they are, no Jekyll
     STATIC = "static/"  # the theme's files, from templates/static/
     IMAGES = "images/"  # editors' images, from content/images/
-    SEARCH_BUNDLE = "pagefind/"  # written by Pagefind when the site is indexed
+    SEARCH_BUNDLE = "pagefind/"  # the search index's parts, each written by Pagefind, are below
+
+    @staticmethod
+    def search_parts(posts_per_year: dict[int, int], size: int) -> list[tuple[str, tuple[int, ...]]]:
+        """The search index's parts, newest first: (bundle path, years). Whole years, gathered
+        from the oldest until a part holds `size` posts, so that adding posts (to the newest
+        year) changes only the newest part, and an edit re-indexes only its own part."""
+        parts: list[tuple[int, ...]] = []
+        years: list[int] = []
+        count = 0
+        for year in sorted(posts_per_year):
+            years.append(year)
+            count += posts_per_year[year]
+            if count >= size:
+                parts.append(tuple(years))
+                years, count = [], 0
+        if years:
+            parts.append(tuple(years))
+        return [
+            (f"{Urls.SEARCH_BUNDLE}{part[0]}{'' if len(part) == 1 else f'-{part[-1]}'}/", part)
+            for part in reversed(parts)
+        ]
+
+    @staticmethod
+    def post_pages_of(years: tuple[int, ...]) -> str:
+        """A glob of the post pages of some years (for the search indexer)."""
+        return (
+            f"posts/{years[0]}/**/*.html"
+            if len(years) == 1
+            else f"posts/{{{','.join(map(str, years))}}}/**/*.html"
+        )
+
+    @staticmethod
+    def year_of_post_page(path: str) -> int | None:
+        """The year of a post page's output path ('posts/2024/x/index.html'), None for other pages."""
+        parts = path.split("/")
+        return int(parts[1]) if len(parts) == 4 and parts[0] == "posts" and parts[1].isdigit() else None
 
     # --- what a site path becomes ---------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 from collections.abc import Iterator
@@ -103,12 +104,24 @@ def tree_bytes(folder: Path, search_index: bool = True) -> dict[str, bytes]:
 
 
 def search_index_is_whole(site: Path) -> bool:
-    """The index Pagefind wrote belongs to this site: its entry names a metadata file that exists."""
+    """The index Pagefind wrote belongs to this site: every part the search page names has an
+    entry, and every entry names a metadata file that exists."""
     import json
+    import re
 
-    entry = json.loads((site / "pagefind/pagefind-entry.json").read_text())
+    search_page = (site / "search/index.html").read_text()
+    bundles = re.findall(r'data-bundle="([^"]+)"', search_page) + json.loads(
+        html.unescape(re.search(r'data-merge="([^"]*)"', search_page).group(1))  # type: ignore[union-attr]
+    )
+    base_path = bundles[0][: bundles[0].index("pagefind/")]
+    parts = [site / bundle[len(base_path) :] for bundle in bundles]
+    entries = sorted(site.glob("pagefind/*/pagefind-entry.json"))
+    if not parts or sorted(part / "pagefind-entry.json" for part in parts) != entries:
+        return False  # a part missing, or one the page does not name
     return all(
-        (site / f"pagefind/pagefind.{lang['hash']}.pf_meta").is_file() for lang in entry["languages"].values()
+        (part / f"pagefind.{lang['hash']}.pf_meta").is_file()
+        for part in parts
+        for lang in json.loads((part / "pagefind-entry.json").read_text())["languages"].values()
     )
 
 

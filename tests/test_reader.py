@@ -49,6 +49,8 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     archive = root / "archive"
     shutil.copytree(FIXTURE, archive)
     shutil.copytree(PROJECT / "templates", archive / "templates")
+    with (archive / "site.toml").open("a") as settings:  # a search index in parts, merged in the browser
+        settings.write("search_part_posts = 3\n")
     docroot = root / "docroot"
     docroot.mkdir()
     server = http.server.ThreadingHTTPServer(
@@ -107,6 +109,19 @@ def test_search_finds_the_one_post_whose_body_has_the_word(site_url: str, page: 
     assert page.get_by_text("tag", exact=False).count() > 0  # the tag filter is offered
     filters = page.locator(".pagefind-ui__filter-panel").inner_text()
     assert "Policy & guidance" in filters and "Safeguarding" in filters  # by the manifesto's tags
+
+
+def test_search_finds_posts_in_every_part_of_the_index(site_url: str, page: Page) -> None:
+    """The fixture's index is in parts (search_part_posts = 3): one per year. A word from a
+    2023 post is found through the part merged into the newest one."""
+    page.goto(site_url + "search/")
+    merged = json.loads(page.locator("#search").get_attribute("data-merge") or "[]")
+    assert merged == ["/news-archive/pagefind/2023/"]
+    page.locator(".pagefind-ui__search-input").fill("multi-agency")
+    page.wait_for_selector(".pagefind-ui__result", timeout=15_000)
+    results = page.locator(".pagefind-ui__result-link")
+    assert results.count() == 1
+    assert results.first.get_attribute("href") == "/news-archive/posts/2023/working-together/"
 
 
 def test_search_indexes_posts_only_not_navigation(site_url: str, page: Page) -> None:

@@ -6,6 +6,10 @@
     element: "#search",
     baseUrl: box.dataset.base,
     bundlePath: box.dataset.bundle,
+    // the index's other parts (one Pagefind bundle for each group of years)
+    mergeIndex: JSON.parse(box.dataset.merge || "[]").map(function (path) {
+      return { bundlePath: path };
+    }),
     showImages: false,
     showSubResults: false,
     resetStyles: false,
