@@ -232,7 +232,7 @@ class BuildCache:
         def rows(key: tuple[str, bool], entry: tuple[Any, Body]) -> list[tuple[Any, ...]]:
             followed, body = entry
             for fragment in (body.page_html, body.feed_html):
-                if fragment is not None and fragment._fetch is None:  # made by this build
+                if fragment is not None and not fragment.stored:  # made by this build
                     new_fragments.append((fragment.key, fragment.text))
             feed = body.feed_html.key if body.feed_html else None
             links = pickle.dumps(followed, protocol=5) if followed else None  # most bodies link to no post

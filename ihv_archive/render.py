@@ -75,6 +75,11 @@ class Fragment:
             self._text = self._fetch(self.key)
         return self._text
 
+    @property
+    def stored(self) -> bool:
+        """Read back from the build cache (rather than made by this render)?"""
+        return self._fetch is not None
+
     def __html__(self) -> str:  # how Jinja prints it: as HTML, not escaped
         return self.text
 
