@@ -79,7 +79,13 @@ def shorten(text: str, limit: int = MAX_TITLE) -> str:
 def headline(first_line: str) -> str:
     sentence = sentences(first_line)[0] if sentences(first_line) else plain(first_line)
     text = LEADING_TIME.sub("", sentence)
-    text = re.sub(r"\s*\([^()]*\)", "", text).strip().rstrip(".:")
+    # Asides in brackets are dropped, unless they are all there is (a line such as "(2019)").
+    text = (
+        re.sub(r"\s*\([^()]*\)", "", text).strip().rstrip(".:")
+        or text.strip().rstrip(".:")
+        or plain(first_line).strip()
+        or "Untitled news item"
+    )
     if text.split(" ", 1)[0].islower():  # "the report…" -> "The report…", but "iHV…" stays
         text = text[:1].upper() + text[1:]
     return shorten(text)
