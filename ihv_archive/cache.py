@@ -24,6 +24,7 @@ import sqlite3
 import sys
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -68,6 +69,7 @@ CREATE TABLE IF NOT EXISTS pages (
 """
 
 
+@lru_cache(maxsize=1)
 def code_version() -> str:
     """This package's source and the versions of what renders: a change to either can change
     any output, so it empties the cache."""
@@ -212,9 +214,18 @@ class BuildCache:
             }
 
             def page_rows(site_path: str, entry: tuple[bytes, Page]) -> list[tuple[Any, ...]]:
+                if site_path not in signatures:
+                    return []  # no file vouches for it (the preview's pages live in memory only)
                 inputs, page = entry
-                where = [(site_path, page.path.as_posix(), inputs, memo.contents[site_path])]
-                return [(*row, *signatures[site_path]) for row in where if site_path in signatures]
+                return [
+                    (
+                        site_path,
+                        page.path.as_posix(),
+                        inputs,
+                        memo.contents[site_path],
+                        *signatures[site_path],
+                    )
+                ]
 
             self._save_changes(db, "pages", "site_path", memo.pages, page_rows)
         self.signatures = signatures

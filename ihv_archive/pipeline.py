@@ -8,7 +8,6 @@ whose pages did not change.
 from __future__ import annotations
 
 import os
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from .cache import BuildCache, clear
 from .config import Config
 from .load import load
 from .problems import ProblemsFound
-from .render import FragmentLost, Page, Progress, render
+from .render import FragmentLost, Page, Progress, render, search_parts
 from .search import index_intact, index_search
 from .urls import Urls
 from .validate import Site, validate
@@ -99,7 +98,7 @@ def _build(
 
     # Only the parts of the search index whose years had a post page made anew, added or
     # removed are indexed again; the others are carried over.
-    parts = Urls.search_parts(Counter(post.year for post in site.posts), config.search_part_posts)
+    parts = search_parts(site)
     html_before = {path for path in before if path.suffix == ".html"}
     changed = {p.path for p in html if p.content is not None} | ({p.path for p in html} ^ html_before)
     changed_years = {Urls.year_of_post_page(path.as_posix()) for path in changed}

@@ -17,7 +17,7 @@ import pickle
 import posixpath
 import threading
 import traceback
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -661,6 +661,11 @@ def posts_by_tag(site: Site) -> dict[str, tuple[Post, ...]]:
     return {slug: tuple(posts) for slug, posts in grouped.items()}
 
 
+def search_parts(site: Site) -> list[tuple[str, tuple[int, ...]]]:
+    """The search index's parts for this site's posts (the rule is Urls.search_parts)."""
+    return Urls.search_parts(Counter(post.year for post in site.posts), site.config.search_part_posts)
+
+
 def posts_by_year(site: Site) -> dict[int, tuple[Post, ...]]:
     grouped: dict[int, list[Post]] = defaultdict(list)
     for post in site.posts:
@@ -717,8 +722,7 @@ def tag_counts(by_tag: dict[str, tuple[Post, ...]]) -> dict[str, int]:
     return {slug: len(posts) for slug, posts in by_tag.items()}
 
 
-def archive_pages(t: _Templates, site: Site, urls: Urls) -> Iterator[Page | None]:
-    years = posts_by_year(site)
+def archive_pages(t: _Templates, urls: Urls, years: dict[int, tuple[Post, ...]]) -> Iterator[Page | None]:
     yield t.page(urls.archive(), "archive.html", years=years)
     for year, posts in years.items():
         yield t.page(urls.archive(year), "archive_year.html", year=year, posts=posts)
@@ -769,10 +773,9 @@ def small_pages(
     yield t.page(urls.SITEMAP, "sitemap.xml", entries=entries)
     yield t.page(urls.ROBOTS, "robots.txt")
     yield t.page(urls.NOT_FOUND, "404.html", posts=site.posts[:5])
-    parts = Urls.search_parts(
-        {year: len(posts) for year, posts in posts_by_year(site).items()}, site.config.search_part_posts
+    yield t.page(
+        urls.search(), "search.html", bundles=[urls.href(bundle) for bundle, _ in search_parts(site)]
     )
-    yield t.page(urls.search(), "search.html", bundles=[urls.href(bundle) for bundle, _ in parts])
     yield t.page(urls.subscribe(), "subscribe.html", counts=counts)
     yield t.file(urls.NOJEKYLL, b"")
 
@@ -878,7 +881,7 @@ def render(
     rendered: list[Page | None] = [
         *post_pages(t, site, urls, bodies, related, workers),
         *list_pages(t, site, urls, by_tag, workers),
-        *archive_pages(t, site, urls),
+        *archive_pages(t, urls, posts_by_year(site)),
         *feed_pages(t, site, urls, bodies, feeds),
     ]
     html_pages = [p for p in rendered if p is not None and p.path.suffix == ".html"]

@@ -24,7 +24,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,10 +48,9 @@ from watchdog.observers import Observer
 
 from .cache import BuildCache
 from .config import Config, load_config, with_base_url
-from .content import Post
 from .load import ParseCache, load
 from .problems import Problem, ProblemsFound
-from .render import Memo, render
+from .render import Memo, render, search_parts
 from .search import index_search
 from .urls import Urls
 from .validate import validate
@@ -99,7 +97,7 @@ class Rebuilder:
         self.memo = Memo()
         self.parse_cache = ParseCache()
         self.cache: BuildCache | None = None  # on disk: read for the first build, written after it
-        self.published: tuple[Post, ...] = ()  # the posts the last build showed
+        self.search_parts: list[tuple[str, tuple[int, ...]]] = []  # of the last build's posts
         self.written: dict[PurePosixPath, bytes] = {}  # what the preview folder holds
         self.preview = Preview()
         self.lock = threading.Lock()  # held while the preview folder changes: requests wait
@@ -119,7 +117,7 @@ class Rebuilder:
                 self.cache = BuildCache.open(config, kind=f"serve-{self.drafts:d}{self.future:d}")
                 self.memo, self.parse_cache = self.cache.memo, self.cache.parse_cache
             site = validate(load(config, self.parse_cache), config, now, self.drafts, self.future)
-            self.published = site.posts
+            self.search_parts = search_parts(site)
             pages, problems = render(site, self.memo, workers=(os.cpu_count() or 1) if first else 1)
             if site.problems or problems:
                 raise ProblemsFound([*site.problems, *problems])
@@ -378,9 +376,7 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     if rebuilder.rebuild():
         try:  # search covers the posts as they were at start: indexing on every save would slow it
-            config = rebuilder.config()
-            years = Counter(post.year for post in rebuilder.published)
-            index_search(out_dir, config.language, Urls.search_parts(years, config.search_part_posts))
+            index_search(out_dir, rebuilder.config().language, rebuilder.search_parts)
         except ProblemsFound as found:
             say(f"Search will not work in this preview: {found.problems[0]}")
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
