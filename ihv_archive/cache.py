@@ -33,7 +33,7 @@ from .config import Config
 from .digest import digest
 from .load import ParseCache, ParsedFile
 from .render import Body, Fragment, FragmentLost, Memo, Page
-from .write import Signature, signature
+from .write import Signature, signature_if_present
 
 FORMAT = "2"
 LIBRARIES = (
@@ -147,7 +147,7 @@ class BuildCache:
         for site_path, path, inputs, content, size, mtime, inode in db.execute("SELECT * FROM pages"):
             # Verified now, against the file the last build wrote: a page is reused only
             # if its file is still exactly that one.
-            if file_signature(self.out_dir / path) == (size, mtime, inode):
+            if signature_if_present(self.out_dir / path) == (size, mtime, inode):
                 memo.pages[site_path] = (inputs, Page(PurePosixPath(path), None))
                 memo.contents[site_path] = content
                 self.signatures[site_path] = (size, mtime, inode)
@@ -202,7 +202,7 @@ class BuildCache:
             self._save_changes(
                 db,
                 "files",
-                "path",
+                ("path",),
                 self.parse_cache.entries,
                 lambda path, entry: [(path, pickle.dumps(entry, protocol=5))],
             )
@@ -227,7 +227,7 @@ class BuildCache:
                     )
                 ]
 
-            self._save_changes(db, "pages", "site_path", memo.pages, page_rows)
+            self._save_changes(db, "pages", ("site_path",), memo.pages, page_rows)
         self.signatures = signatures
         self.search_files = search_files
         self.loaded = {
@@ -249,7 +249,7 @@ class BuildCache:
             links = pickle.dumps(followed, protocol=5) if followed else None  # most bodies link to no post
             return [(key[0], key[1], links, body.page_html.key, feed)]
 
-        removed = self._save_changes(db, "bodies", None, self.memo.bodies, rows)
+        removed = self._save_changes(db, "bodies", ("post", "in_feed"), self.memo.bodies, rows)
         db.executemany("INSERT OR IGNORE INTO fragments VALUES (?, ?)", new_fragments)
         if removed:  # fragments no body shows any more
             db.execute(
@@ -261,7 +261,7 @@ class BuildCache:
         self,
         db: sqlite3.Connection,
         table: str,
-        key_column: str | None,
+        key_columns: tuple[str, ...],
         current: dict[Any, Any],
         rows: Any,
     ) -> int:
@@ -273,19 +273,10 @@ class BuildCache:
         placeholders = ", ".join("?" * len(changed[0])) if changed else ""
         if changed:
             db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({placeholders})", changed)
-        gone = [key for key in before if key not in current]
-        if key_column is not None:
-            db.executemany(f"DELETE FROM {table} WHERE {key_column} = ?", [(k,) for k in gone])
-        else:  # bodies: keyed by (post, in_feed)
-            db.executemany("DELETE FROM bodies WHERE post = ? AND in_feed = ?", gone)
+        gone = [key if isinstance(key, tuple) else (key,) for key in before if key not in current]
+        where = " AND ".join(f"{column} = ?" for column in key_columns)
+        db.executemany(f"DELETE FROM {table} WHERE {where}", gone)
         return len(gone)
-
-
-def file_signature(path: Path) -> Signature | None:
-    try:
-        return signature(path)
-    except OSError:
-        return None
 
 
 def prune(folder: Path, keep: Path) -> None:

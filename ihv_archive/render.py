@@ -560,9 +560,8 @@ class _Templates:
         todo: list[tuple[int, PurePosixPath, bytes]] = []
         for n, (site_path, template, context) in enumerate(jobs):
             inputs = inputs_digest(template, context) if self.memo is not None else b""
-            previous = self.memo.pages.get(site_path) if self.memo is not None else None
-            if previous is not None and previous[0] == inputs:
-                results[n] = self._reused(site_path, previous)
+            if (kept := self._reused(site_path, inputs)) is not None:
+                results[n] = kept
                 continue
             try:
                 todo.append((n, Urls.output_file(site_path), inputs))
@@ -603,14 +602,15 @@ class _Templates:
     def file(self, site_path: str, content: bytes) -> Page:
         """A file copied as it is (theme files, images): reused, like a page, while its bytes are."""
         inputs = hashlib.blake2b(content, digest_size=16).digest() if self.memo is not None else b""
-        if self.memo is not None:
-            previous = self.memo.pages.get(site_path)
-            if previous is not None and previous[0] == inputs:
-                return self._reused(site_path, previous)
+        if (kept := self._reused(site_path, inputs)) is not None:
+            return kept
         return self._made(site_path, inputs, Page(Urls.output_file(site_path), content))
 
-    def _reused(self, site_path: str, previous: tuple[bytes, Page]) -> Page:
-        assert self.memo is not None
+    def _reused(self, site_path: str, inputs: bytes) -> Page | None:
+        """Last render's page, if it was made from these very inputs."""
+        previous = self.memo.pages.get(site_path) if self.memo is not None else None
+        if self.memo is None or previous is None or previous[0] != inputs:
+            return None
         self.made[site_path] = previous
         self.contents[site_path] = self.memo.contents[site_path]
         self.memo.reused += 1

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .problems import Problem, ProblemsFound
 from .urls import Urls
-from .write import Signature, signature
+from .write import Signature, signature, signature_if_present
 
 Part = tuple[str, tuple[int, ...]]  # a bundle's path in the site, and the years it holds
 
@@ -35,13 +35,7 @@ def part_files(site_dir: Path, bundle: str) -> dict[str, Signature]:
 
 def index_intact(site_dir: Path, recorded: dict[str, Signature]) -> bool:
     """Is every recorded file still the very file that was written?"""
-    for name, expected in recorded.items():
-        try:
-            if signature(site_dir / name) != expected:
-                return False
-        except OSError:
-            return False
-    return True
+    return all(signature_if_present(site_dir / name) == expected for name, expected in recorded.items())
 
 
 def keep_part(old_site: Path, staging: Path, recorded: dict[str, Signature]) -> bool:

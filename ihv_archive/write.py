@@ -60,6 +60,13 @@ def signature(path: Path) -> Signature:
     return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
+def signature_if_present(path: Path) -> Signature | None:
+    try:
+        return signature(path)
+    except OSError:
+        return None
+
+
 def files_below(folder: Path) -> set[str]:
     """Every file below a folder, by its path there ('posts/2024/x/index.html')."""
     top = str(folder)
