@@ -18,6 +18,7 @@ back is what was saved, for this version of the code and these settings:
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 import sqlite3
@@ -26,6 +27,7 @@ from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
+from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -97,7 +99,9 @@ class BuildCache:
     note: str = ""  # why the cache was not used, if it was not
     search_files: dict[str, Signature] = field(default_factory=dict)  # the search index the site has
     spare: Path | None = None  # where the site a build replaces is kept for the next (write.py)
-    _reader: sqlite3.Connection | None = None
+    spilled: bool = False  # fragments written before save (spill)
+    _connection: sqlite3.Connection | None = None
+    _connection_pid: int = 0  # the process that opened it: a forked render worker opens its own
 
     @classmethod
     def open(cls, config: Config, kind: str = "build") -> BuildCache:
@@ -116,20 +120,36 @@ class BuildCache:
         return cache
 
     def _connect(self) -> sqlite3.Connection:
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        ignore = self.file.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# the build cache: made by `build`, safe to delete\n*\n", encoding="utf-8")
         connection = sqlite3.connect(self.file, timeout=30, check_same_thread=False)
         connection.executescript(SCHEMA)
         return connection
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        if self._connection is not None and self._connection_pid == os.getpid():
+            self._connection.close()
+        self._connection = None
+
+    def _db(self) -> sqlite3.Connection:
+        """This process's connection (one must not be used across a fork)."""
+        if self._connection is None or self._connection_pid != os.getpid():
+            self._connection, self._connection_pid = self._connect(), os.getpid()
+        return self._connection
 
     def _read(self) -> None:
-        self._reader = db = self._connect()
+        db = self._db()
         meta = dict(db.execute("SELECT name, value FROM meta"))
         if meta.get("code") != code_version():
-            return  # another version of the code made it: start afresh, overwrite on save
+            # Another version of the code made it: start afresh, in tables of this version
+            # (spill writes to them before save).
+            with db:
+                for table in ("meta", "files", "bodies", "fragments", "pages"):
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                db.executescript(SCHEMA)
+            return
         for path, blob in db.execute("SELECT path, entry FROM files"):
             entry = pickle.loads(blob)
             if not isinstance(entry, ParsedFile):
@@ -160,14 +180,27 @@ class BuildCache:
     def _fragment(self, key: str) -> str:
         """An HTML fragment's text, read when a page that shows it is rendered again."""
         try:
-            assert self._reader is not None
-            row = self._reader.execute("SELECT html FROM fragments WHERE key = ?", (key,)).fetchone()
+            row = self._db().execute("SELECT html FROM fragments WHERE key = ?", (key,)).fetchone()
         except sqlite3.Error:
             row = None
         if row is None or digest(row[0]) != key:
             raise FragmentLost(f"the build cache lost or damaged a part of a post ({key})")
         text: str = row[0]
         return text
+
+    def spill(self, fragments: list[Fragment]) -> None:
+        """Keep new fragments' text on disk now, not in memory until save: a cold build of
+        10,000 posts would otherwise hold every body. The rows are known by their digest and
+        checked when read, so writing them before the build succeeds is harmless; save()
+        deletes any that no body shows."""
+        db = self._db()
+        with db:
+            db.executemany(
+                "INSERT OR IGNORE INTO fragments VALUES (?, ?)", [(f.key, f.text) for f in fragments]
+            )
+        for fragment in fragments:
+            fragment.spill(self._fragment)
+        self.spilled = True
 
     def _set_aside(self) -> None:
         with suppress(OSError):
@@ -176,16 +209,12 @@ class BuildCache:
     def save(self, written: dict[PurePosixPath, Signature], search_files: dict[str, Signature]) -> None:
         """Write down what this build made: only what changed since the cache was read, in one
         transaction (a build killed meanwhile leaves the cache as it was)."""
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        ignore = self.file.parent / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# the build cache: made by `build`, safe to delete\n*\n", encoding="utf-8")
         memo = self.memo
         self.close()
         with closing(self._connect()) as db, db:
             meta = dict(db.execute("SELECT name, value FROM meta"))
-            if meta.get("code") != code_version():
-                for table in ("meta", "files", "bodies", "fragments", "pages"):
+            if meta.get("code") != code_version():  # another version's: start afresh
+                for table in ("meta", "files", "bodies", "pages"):  # fragments: checked when read
                     db.execute(f"DELETE FROM {table}")
                 self.loaded = {}
             db.executemany(
@@ -251,7 +280,7 @@ class BuildCache:
 
         removed = self._save_changes(db, "bodies", ("post", "in_feed"), self.memo.bodies, rows)
         db.executemany("INSERT OR IGNORE INTO fragments VALUES (?, ?)", new_fragments)
-        if removed:  # fragments no body shows any more
+        if removed or self.spilled:  # fragments no body shows any more
             db.execute(
                 "DELETE FROM fragments WHERE key NOT IN "
                 "(SELECT page FROM bodies UNION SELECT feed FROM bodies WHERE feed IS NOT NULL)"
@@ -267,12 +296,13 @@ class BuildCache:
     ) -> int:
         """Insert what is new or different from what was read, delete what is gone."""
         before = self.loaded.get(table, {})
-        changed = [
+        changed = (
             row for key, value in current.items() if before.get(key) is not value for row in rows(key, value)
-        ]
-        placeholders = ", ".join("?" * len(changed[0])) if changed else ""
-        if changed:
-            db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({placeholders})", changed)
+        )  # a generator: a cold build's rows are not all held at once
+        first = next(changed, None)
+        if first is not None:
+            placeholders = ", ".join("?" * len(first))
+            db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({placeholders})", chain([first], changed))
         gone = [key if isinstance(key, tuple) else (key,) for key in before if key not in current]
         where = " AND ".join(f"{column} = ?" for column in key_columns)
         db.executemany(f"DELETE FROM {table} WHERE {where}", gone)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
 from pathlib import PurePosixPath
 from typing import Any
@@ -86,6 +86,17 @@ class Post:
     @property
     def year(self) -> int:
         return self.date.year
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # For the build cache. The body goes as UTF-8 bytes encoded here: pickling the str
+        # itself would make CPython keep a UTF-8 copy inside it, as much memory again for
+        # every post (bodies with curly quotes are stored two bytes a character).
+        state = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "body"}
+        return (_unpickle_post, (self.body.encode("utf-8"), state))
+
+
+def _unpickle_post(body: bytes, state: dict[str, Any]) -> Post:
+    return Post(body=body.decode("utf-8"), **state)
 
 
 # --- YAML with line numbers -------------------------------------------------------------

@@ -20,7 +20,7 @@ from .render import FragmentLost, Page, Progress, render, search_parts
 from .search import index_intact, index_search
 from .urls import Urls
 from .validate import Site, validate
-from .write import Signature, files_below, refuse_unsafe_out_dir, write_site
+from .write import WRONG_SHAPE, Signature, Staging, files_below, refuse_unsafe_out_dir
 
 
 @dataclass(frozen=True)
@@ -67,10 +67,18 @@ def build(
     except FragmentLost as lost:  # the cache was damaged after it was opened: start again without it
         cache.close()
         clear(config.root)
-        result = _build(config, now, BuildCache.open(config), search, workers, progress)
-        return replace(result, notes=(f"{lost}; built again from scratch",))
+        note = f"{lost}; built again from scratch"
+    except WRONG_SHAPE:  # the spare had a folder where a file goes, or the reverse: it is gone now
+        cache.close()
+        note = ""
     finally:
         cache.close()
+    cache = BuildCache.open(config)
+    try:
+        result = _build(config, now, cache, search, workers, progress)
+    finally:
+        cache.close()
+    return replace(result, notes=(note,)) if note else result
 
 
 def _build(
@@ -78,42 +86,51 @@ def _build(
 ) -> BuildResult:
     before = {page.path for _, page in cache.memo.pages.values()}
     site = validate(load(config, cache.parse_cache), config, now)
-    pages, problems = render(site, cache.memo, workers, progress)
-    if site.problems or problems:
-        raise ProblemsFound([*site.problems, *problems])
-    html = [page for page in pages if page.path.suffix == ".html"]
-    feeds = sum(1 for page in pages if page.path.suffix == ".xml" and page.path.as_posix() != Urls.SITEMAP)
-    result = BuildResult(
-        len(site.posts), len(pages), len(html), feeds, 0, "off", (cache.note,) if cache.note else ()
-    )
-    if all(page.content is None for page in pages) and {p.path for p in pages} == before:
-        # Nothing to write, if the output folder holds exactly the last build's files (and the
-        # search index: it is made from the pages alone).
-        index = cache.search_files if search else {}
-        expected = {page.path.as_posix() for page in pages} | set(index)
-        has_index = bool(index) or not search  # the last build may have been --no-search
-        if has_index and index_intact(config.out_dir, index) and files_below(config.out_dir) == expected:
-            cache.save({}, index)
-            return replace(result, files=len(expected), search="reused" if search else "off")
+    # Pages are written into the new site as they are rendered, and bodies handed to the
+    # cache, so that a build holds neither in memory. If there are problems, the new site
+    # is given up (the live one stays as it was).
+    with Staging(config.out_dir, cache.spare) as staging:
+        pages, problems = render(site, cache.memo, workers, progress, sink=staging, spill=cache.spill)
+        if site.problems or problems:
+            raise ProblemsFound([*site.problems, *problems])
+        html = [page for page in pages if page.path.suffix == ".html"]
+        feeds = sum(
+            1 for page in pages if page.path.suffix == ".xml" and page.path.as_posix() != Urls.SITEMAP
+        )
+        result = BuildResult(
+            len(site.posts), len(pages), len(html), feeds, 0, "off", (cache.note,) if cache.note else ()
+        )
+        if not staging.signatures and {p.path for p in pages} == before:
+            # Nothing to write, if the output folder holds exactly the last build's files (and
+            # the search index: it is made from the pages alone).
+            index = cache.search_files if search else {}
+            expected = {page.path.as_posix() for page in pages} | set(index)
+            has_index = bool(index) or not search  # the last build may have been --no-search
+            if has_index and index_intact(config.out_dir, index) and files_below(config.out_dir) == expected:
+                staging.abandon()  # the spare, as it was
+                cache.save({}, index)
+                return replace(result, files=len(expected), search="reused" if search else "off")
 
-    # Only the parts of the search index whose years had a post page made anew, added or
-    # removed are indexed again; the others are carried over.
-    parts = search_parts(site)
-    html_before = {path for path in before if path.suffix == ".html"}
-    changed = {p.path for p in html if p.content is not None} | ({p.path for p in html} ^ html_before)
-    changed_years = {Urls.year_of_post_page(path.as_posix()) for path in changed}
-    unchanged_years = frozenset(year for _, years in parts for year in years if year not in changed_years)
-    search_files: dict[str, Signature] = {}
-    fresh = 0
+        # Only the parts of the search index whose years had a post page made anew, added or
+        # removed are indexed again; the others are carried over.
+        parts = search_parts(site)
+        html_before = {path for path in before if path.suffix == ".html"}
+        changed = {p.path for p in html if p.path in staging.signatures} | (
+            {p.path for p in html} ^ html_before
+        )
+        changed_years = {Urls.year_of_post_page(path.as_posix()) for path in changed}
+        unchanged_years = frozenset(year for _, years in parts for year in years if year not in changed_years)
+        search_files: dict[str, Signature] = {}
+        fresh = 0
 
-    def finish(staging: Path) -> None:
-        nonlocal search_files, fresh
-        if search:
-            search_files, fresh = index_search(
-                staging, config.language, parts, config.out_dir, cache.search_files, unchanged_years
-            )
+        def finish(folder: Path) -> None:
+            nonlocal search_files, fresh
+            if search:
+                search_files, fresh = index_search(
+                    folder, config.language, parts, config.out_dir, cache.search_files, unchanged_years
+                )
 
-    written = write_site(pages, config.out_dir, finish, cache.spare)
+        written = staging.complete(pages, finish)
     cache.save(written.signatures, search_files)
     how = "off" if not search else "indexed" if fresh else "reused"
     return replace(

@@ -13,6 +13,7 @@ import hashlib
 import heapq
 import json
 import multiprocessing
+import os
 import pickle
 import posixpath
 import threading
@@ -25,7 +26,7 @@ from email.utils import format_datetime
 from functools import lru_cache, partial
 from itertools import combinations
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import imagesize
@@ -34,6 +35,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from . import markdown
+from .children import die_with
 from .config import Config
 from .content import Post
 from .digest import digest
@@ -60,6 +62,9 @@ class Fragment:
     loaded (from the build cache) only when a page showing it is rendered again."""
 
     __slots__ = ("key", "_text", "_fetch")
+    # Whether text fetched from the cache is kept. Not in a render worker: it renders each
+    # page once, and would otherwise grow by every body it shows.
+    keep_fetched = True
 
     def __init__(self, key: str, text: str | None = None, fetch: Callable[[str], str] | None = None) -> None:
         self.key, self._text, self._fetch = key, text, fetch
@@ -70,10 +75,17 @@ class Fragment:
 
     @property
     def text(self) -> str:
-        if self._text is None:
-            assert self._fetch is not None
-            self._text = self._fetch(self.key)
-        return self._text
+        if self._text is not None:
+            return self._text
+        assert self._fetch is not None
+        text = self._fetch(self.key)
+        if Fragment.keep_fetched:
+            self._text = text
+        return text
+
+    def spill(self, fetch: Callable[[str], str]) -> None:
+        """Let go of the text, now kept elsewhere (the build cache): fetched again when needed."""
+        self._text, self._fetch = None, fetch
 
     @property
     def stored(self) -> bool:
@@ -418,6 +430,21 @@ def render_body(
 
 
 Progress = Callable[[str, int, int], None]  # what is being done, how many done, of how many (0: unknown)
+Spill = Callable[[list[Fragment]], None]  # hands fragments' text over to be kept on disk (cache.py)
+SPILL_EVERY = 256  # bodies: a cold build hands their text over in batches, as workers send them
+
+
+class PageSink(Protocol):
+    """Where a build puts each page's bytes as soon as they are rendered (write.Staging), so
+    that it need not hold the whole site in memory."""
+
+    def write(self, path: PurePosixPath, content: bytes) -> tuple[int, int, int]:
+        """Write a page's file (also from a render worker); its size, time and inode."""
+        ...
+
+    def wrote(self, path: PurePosixPath, signature: tuple[int, int, int]) -> None:
+        """Note a file written, in the process that runs the build."""
+        ...
 
 
 def render_bodies(
@@ -429,10 +456,12 @@ def render_bodies(
     sizes: Callable[[Post], markdown.ImageSize] = lambda post: lambda src: None,
     workers: int = 1,
     progress: Progress | None = None,
+    spill: Spill | None = None,
 ) -> tuple[dict[Post, Body], list[Problem]]:
     """Every published post's body; with a memo, a body is reused while its post is unchanged
     and every post it links to is still where it was. Bodies are most of a cold build's
-    work, so with workers > 1 they are rendered in that many processes."""
+    work, so with workers > 1 they are rendered in that many processes. With `spill`, new
+    bodies' text is handed over as it comes (a cold build would otherwise hold them all)."""
     problems: list[Problem] = []
     bodies: dict[Post, Body] = {}
     kept: dict[BodyKey, tuple[Followed, Body]] = {}
@@ -448,6 +477,7 @@ def render_bodies(
     def one(post: Post) -> tuple[Body, list[Problem], Followed]:
         return render_body(post, targets, md, post in in_feeds, sizes(post))
 
+    made: list[Fragment] = []
     for post, (body, found, followed) in zip(
         todo, in_parallel(one, todo, workers, "Rendering posts", progress), strict=True
     ):
@@ -455,48 +485,65 @@ def render_bodies(
         problems.extend(found)
         if not found and post.key:  # a body with broken links is rendered again until they are fixed
             kept[(post.key, post in in_feeds)] = (followed, body)
+        if spill is not None:
+            made += [fragment for fragment in (body.page_html, body.feed_html) if fragment is not None]
+            if len(made) >= SPILL_EVERY:
+                spill(made)
+                made = []
+    if spill is not None and made:
+        spill(made)
     if memo is not None:
         memo.bodies = kept
     return bodies, problems
 
 
 PARALLEL_FROM = 64  # below this many items, starting processes costs more than it saves
-_task: Callable[[Any], Any] | None = None  # what forked workers run (they inherit it)
+CHUNK = 32  # items a worker takes at a time
+# What forked workers run, and on what: they inherit both, so only (start, end) is sent.
+_task: Callable[[Any], Any] | None = None
+_items: list[Any] = []
 
 
-def _run_chunk(chunk: list[Any]) -> list[Any]:
+def _run_chunk(span: tuple[int, int]) -> list[Any]:
     assert _task is not None
-    return [_task(item) for item in chunk]
+    return [_task(item) for item in _items[span[0] : span[1]]]
+
+
+def _start_worker(parent: int) -> None:
+    Fragment.keep_fetched = False
+    die_with(parent)  # workers write pages: none may outlive a killed build
 
 
 def in_parallel(
     task: Callable[[Any], Any], items: list[Any], workers: int, doing: str, progress: Progress | None
-) -> list[Any]:
-    """[task(item) for item in items], in `workers` forked processes when that pays. Forked,
-    so workers start in milliseconds with everything already loaded; only from a process
-    without other threads (the dev server has some), where forking is safe."""
-    global _task
-    chunks = [items[i : i + 32] for i in range(0, len(items), 32)]
-    results: list[Any] = []
+) -> Iterator[Any]:
+    """task(item) for each item, in order, in `workers` forked processes when that pays.
+    Forked, so workers start in milliseconds with everything already loaded; only from a
+    process without other threads (the dev server has some), where forking is safe. Results
+    come as they are made, so the caller need not hold them all."""
+    global _task, _items
+    spans = [(start, min(start + CHUNK, len(items))) for start in range(0, len(items), CHUNK)]
     if workers > 1 and len(items) >= PARALLEL_FROM and threading.active_count() == 1:
-        _task = task
+        _task, _items = task, items
         try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for done in pool.imap(_run_chunk, chunks):
-                    results.extend(done)
+            with multiprocessing.get_context("fork").Pool(workers, _start_worker, (os.getpid(),)) as pool:
+                for (_, end), results in zip(spans, pool.imap(_run_chunk, spans), strict=True):
+                    yield from results
                     if progress:
-                        progress(doing, len(results), len(items))
+                        progress(doing, end, len(items))
         finally:
-            _task = None
-        return results
-    for chunk in chunks:
-        results.extend(task(item) for item in chunk)
+            _task, _items = None, []
+        return
+    for start, end in spans:
+        yield from (task(item) for item in items[start:end])
         if progress:
-            progress(doing, len(results), len(items))
-    return results
+            progress(doing, end, len(items))
 
 
 # --- templates ------------------------------------------------------------------------
+
+# A page rendered: the digest of its bytes, its Page, and its file's signature if written now
+Settled = tuple[bytes, Page, tuple[int, int, int] | None]
 
 
 def make_environment(site: Site, urls: Urls) -> jinja2.Environment:
@@ -532,7 +579,8 @@ def make_environment(site: Site, urls: Urls) -> jinja2.Environment:
 
 class _Templates:
     """Renders templates to Pages, turning template mistakes into problems with file and line,
-    and taking unchanged pages from the memo when there is one."""
+    and taking unchanged pages from the memo when there is one. With a sink, each page's
+    bytes go there as soon as they are rendered, and its Page holds none."""
 
     def __init__(
         self,
@@ -541,9 +589,11 @@ class _Templates:
         problems: list[Problem],
         memo: Memo | None,
         progress: Progress | None = None,
+        sink: PageSink | None = None,
     ) -> None:
         self.env = env
         self.progress = progress
+        self.sink = sink
         self.templates_dir = templates_dir
         self.problems = problems
         self.memo = memo
@@ -567,23 +617,27 @@ class _Templates:
                 todo.append((n, Urls.output_file(site_path), inputs))
             except UnsafePath:
                 self.problems.append(Problem(site_path, None, "would be written outside the site folder"))
-        if workers > 1:  # fetched here: a forked worker must not use the cache's database connection
+        if workers > 1 and self.sink is None:
+            # Without a sink, every page's bytes are kept in memory anyway (the dev server's
+            # preview): fetch the fragments once, here, rather than in each worker.
             for n, _, _ in todo:
                 for value in jobs[n][2].values():
                     if isinstance(value, Fragment):
                         value.text  # noqa: B018 (loads it)
 
-        def render_one(item: tuple[int, PurePosixPath, bytes]) -> bytes | Problem:
-            return self._render(*jobs[item[0]])
+        def render_one(item: tuple[int, PurePosixPath, bytes]) -> Settled | Problem:
+            n, path, _ = item
+            outcome = self._render(*jobs[n])
+            return outcome if isinstance(outcome, Problem) else self._settle(jobs[n][0], path, outcome)
 
         progress = self.progress if len(jobs) > 1 else None
-        for (n, path, inputs), outcome in zip(
+        for (n, _, inputs), outcome in zip(
             todo, in_parallel(render_one, todo, workers, "Rendering pages", progress), strict=True
         ):
             if isinstance(outcome, Problem):
                 self.problems.append(outcome)
             else:
-                results[n] = self._made(jobs[n][0], inputs, Page(path, outcome))
+                results[n] = self._made(jobs[n][0], inputs, outcome)
         return results
 
     def _render(self, site_path: str, template: str, context: dict[str, Any]) -> bytes | Problem:
@@ -604,7 +658,7 @@ class _Templates:
         inputs = hashlib.blake2b(content, digest_size=16).digest() if self.memo is not None else b""
         if (kept := self._reused(site_path, inputs)) is not None:
             return kept
-        return self._made(site_path, inputs, Page(Urls.output_file(site_path), content))
+        return self._made(site_path, inputs, self._settle(site_path, Urls.output_file(site_path), content))
 
     def _reused(self, site_path: str, inputs: bytes) -> Page | None:
         """Last render's page, if it was made from these very inputs."""
@@ -616,13 +670,29 @@ class _Templates:
         self.memo.reused += 1
         return previous[1]
 
-    def _made(self, site_path: str, inputs: bytes, page: Page) -> Page:
+    def _settle(self, site_path: str, path: PurePosixPath, content: bytes) -> Settled:
+        """What becomes of a page just rendered: if its bytes are the file's on disk, that file
+        stays; with a sink, they are written now; otherwise the Page holds them. (In a render
+        worker too: it reads the memo but changes nothing.)"""
+        digest_ = hashlib.blake2b(content, digest_size=16).digest() if self.memo is not None else b""
+        previous = self.memo.pages.get(site_path) if self.memo is not None else None
+        if (
+            previous
+            and previous[1].content is None
+            and self.memo
+            and self.memo.contents.get(site_path) == digest_
+        ):
+            return digest_, previous[1], None  # made again, to the same bytes: the file on disk stays
+        if self.sink is not None:
+            return digest_, Page(path, None), self.sink.write(path, content)
+        return digest_, Page(path, content), None
+
+    def _made(self, site_path: str, inputs: bytes, settled: Settled) -> Page:
+        content, page, signature = settled
+        if signature is not None:
+            assert self.sink is not None
+            self.sink.wrote(page.path, signature)
         if self.memo is not None:
-            assert page.content is not None
-            content = hashlib.blake2b(page.content, digest_size=16).digest()
-            previous = self.memo.pages.get(site_path)
-            if previous and previous[1].content is None and self.memo.contents.get(site_path) == content:
-                page = previous[1]  # made again, to the same bytes: the file on disk stays
             self.made[site_path] = (inputs, page)
             self.contents[site_path] = content
             self.memo.rendered += 1
@@ -843,12 +913,19 @@ def related_for(
 
 
 def render(
-    site: Site, memo: Memo | None = None, workers: int = 1, progress: Progress | None = None
+    site: Site,
+    memo: Memo | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+    sink: PageSink | None = None,
+    spill: Spill | None = None,
 ) -> tuple[list[Page], list[Problem]]:
     """Every file of the site, and the problems found while rendering (broken links between
-    posts, aliases that clash, template mistakes). Pages are only to be written if there are none.
-    With a memo, only pages whose inputs changed are rendered again (the others come back
-    with content None when the memo has no bytes for them: the writer keeps their files)."""
+    posts, aliases that clash, template mistakes). Pages are only to be published if there are
+    none. With a memo, only pages whose inputs changed are rendered again (the others come
+    back with content None when the memo has no bytes for them: the writer keeps their files).
+    With a sink (a build's staging folder), pages are written there as they are rendered and
+    come back with content None too; with `spill`, bodies' text is handed to the cache."""
     urls = Urls(site.config.base_url)
     problems: list[Problem] = []
     if memo is not None:
@@ -867,14 +944,14 @@ def render(
         env = memo.env
     else:
         env = make_environment(site, urls)
-    t = _Templates(env, site.config.templates_dir, problems, memo, progress)
+    t = _Templates(env, site.config.templates_dir, problems, memo, progress, sink)
     md = markdown.make_markdown(site.config.allow_html)
     by_tag = posts_by_tag(site)  # grouped once: lists, feeds, counts and related posts all use it
     feeds = feed_posts(site, by_tag)
     in_feeds = {p for posts in (feeds[0], *feeds[1].values()) for p in posts}
     sizes = image_sizes(site.config.images_dir, urls)
     targets = LinkTargets.of(site, urls)
-    bodies, link_problems = render_bodies(site, targets, md, in_feeds, memo, sizes, workers, progress)
+    bodies, link_problems = render_bodies(site, targets, md, in_feeds, memo, sizes, workers, progress, spill)
     problems.extend(link_problems)
     related = related_for(site, by_tag, memo)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -77,32 +78,112 @@ def files_below(folder: Path) -> set[str]:
     }
 
 
-def write_site(
-    pages: Sequence[Page],
-    out_dir: Path,
-    finish: Callable[[Path], None] | None = None,
-    spare: Path | None = None,
-) -> Written:
-    """Write every page into out_dir, replacing what was there. A page without content is
-    unchanged since the last build: its file is linked from the old site, not written again,
-    so it keeps its bytes, inode and time. `finish` runs on the complete new site before it
-    replaces the old one (the search index is made there); if it fails, the old site stays.
+def write_site(pages: Iterable[Page], out_dir: Path, finish: Callable[[Path], None] | None = None) -> Written:
+    """Write every page into out_dir, replacing what was there: pages rendered in memory, made
+    into a site in a Staging folder and swapped in."""
+    with Staging(out_dir) as staging:
+        return staging.complete(pages, finish)
 
-    The new site is made in a folder beside the old one, then swapped in. With a `spare`
-    folder (the build cache's), the site the swap retires is kept there, and the next build
-    starts from it instead of from nothing: a whole site of folders is costly to make and to
-    delete, and after a small edit only a few of its files differ."""
-    out_dir = out_dir.absolute()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    recover(out_dir)
-    staging = claim(spare, out_dir) if spare is not None else None
-    if staging is not None:
-        try:
-            return _write(pages, out_dir, staging, files_below(staging), finish, spare)
-        except (FileExistsError, IsADirectoryError, NotADirectoryError):  # a spare of another shape
-            shutil.rmtree(staging, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
-    return _write(pages, out_dir, staging, set(), finish, spare)
+
+class Staging:
+    """The new site, made in a folder beside the old one and swapped in only when complete,
+    so a failed or killed build leaves the old site as it was.
+
+    Pages may be written into it while they are rendered (`write`, also from a render worker:
+    it touches nothing but the page's file), so a build need not hold the whole site in
+    memory. A page without content is unchanged since the last build: `complete` links its
+    file from the old site, so it keeps its bytes, inode and time.
+
+    With a `spare` folder (the build cache's), the site the swap retires is kept there, and
+    the next build starts from it instead of from nothing: a whole site of folders is costly
+    to make and to delete, and after a small edit only a few of its files differ. A spare's
+    files may be the live site's too (hard links), so they are replaced, never written into."""
+
+    def __init__(self, out_dir: Path, spare: Path | None = None) -> None:
+        self.out_dir = out_dir.absolute()
+        self.spare = spare
+        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        recover(self.out_dir)
+        claimed = claim(spare, self.out_dir) if spare is not None else None
+        self.from_spare = claimed is not None
+        self.folder = claimed or Path(
+            tempfile.mkdtemp(prefix=f".{self.out_dir.name}.new-", dir=self.out_dir.parent)
+        )
+        self.present = files_below(self.folder) if claimed else set()  # what the spare holds
+        self.signatures: dict[PurePosixPath, Signature] = {}  # of the files written anew
+        self.done = False
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        if not self.done:
+            self.abandon(keep=not isinstance(error, WRONG_SHAPE))
+
+    def write(self, path: PurePosixPath, content: bytes) -> Signature:
+        """A page's file, written now (a spare's file at that path is replaced)."""
+        rel = checked(path)
+        with suppress(FileNotFoundError):
+            os.unlink(f"{self.folder}/{rel}")
+        return write_file(str(self.folder), rel, content)
+
+    def wrote(self, path: PurePosixPath, signature: Signature) -> None:
+        """Note a file `write` made (in this process or a render worker)."""
+        self.signatures[path] = signature
+
+    def complete(self, pages: Iterable[Page], finish: Callable[[Path], None] | None = None) -> Written:
+        """Make the folder hold exactly the pages, run `finish` on it (the search index is made
+        there), and swap it in; if anything fails, the old site stays."""
+        old, new = str(self.out_dir), str(self.folder)  # plain strings: 10,000s of paths, no pathlib overhead
+        present = self.present
+        count = 0
+        for page in pages:
+            rel = checked(page.path)
+            there = rel in present
+            present.discard(rel)
+            count += 1
+            if page.content is not None:
+                self.wrote(page.path, self.write(page.path, page.content))
+            elif page.path not in self.signatures:  # unchanged: the old site's file
+                source, target = f"{old}/{rel}", f"{new}/{rel}"
+                if there and os.stat(target).st_ino == os.stat(source).st_ino:
+                    continue  # the spare already has this very file
+                if there:
+                    os.unlink(target)
+                keep(source, target, self.out_dir)
+        for rel in present:  # files of a spare that this site does not have
+            remove_file(self.folder, rel)
+        if finish is not None:
+            finish(self.folder)
+        os.chmod(self.folder, 0o755)  # mkdtemp makes it private; a web server must read it
+        swap_into_place(self.folder, self.out_dir, self.spare)
+        self.done = True
+        return Written(count, len(self.signatures), self.signatures)
+
+    def abandon(self, keep: bool = True) -> None:
+        """Not to be swapped in: back to being the spare (whatever it holds now, its files are
+        only ever replaced, so it is still a good start), or deleted."""
+        self.done = True
+        if keep and self.from_spare and self.spare is not None:
+            with suppress(OSError):
+                self.folder.rename(self.spare)
+                return
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# What a spare of another shape than the new site raises (a folder where a file goes, or a
+# file where a folder goes): the build starts again without it.
+WRONG_SHAPE = (FileExistsError, IsADirectoryError, NotADirectoryError)
+
+
+def checked(path: PurePosixPath) -> str:
+    """A page's path as a string, refusing any that could leave the site folder. urls.output_file
+    already refuses these; checked again here without touching the disk (staging is ours and
+    holds no links to folders: only '..' or a root could leave it)."""
+    rel = path.as_posix()
+    if path.is_absolute() or ".." in rel.split("/"):
+        raise ValueError(f"refusing to write outside the site folder: {path}")
+    return rel
 
 
 def claim(spare: Path, out_dir: Path) -> Path | None:
@@ -117,64 +198,32 @@ def claim(spare: Path, out_dir: Path) -> Path | None:
     return staging
 
 
-def _write(
-    pages: Sequence[Page],
-    out_dir: Path,
-    staging: Path,
-    present: set[str],
-    finish: Callable[[Path], None] | None,
-    spare: Path | None,
-) -> Written:
-    """Make staging hold exactly the pages, then swap it in. `present` is what staging holds
-    already (from a spare): files that must change are replaced, never written into, since
-    a spare's files may be the live site's too (hard links)."""
-    count = 0
-    signatures: dict[PurePosixPath, Signature] = {}
-    old, new = str(out_dir), str(staging)  # plain strings: 10,000s of paths, no pathlib overhead
-    try:
-        for page in pages:
-            # urls.output_file already refuses these; checked again here without touching the
-            # disk (staging is ours and holds no links to folders: only '..' or a root could leave it).
-            rel = page.path.as_posix()
-            if page.path.is_absolute() or ".." in rel.split("/"):
-                raise ValueError(f"refusing to write outside the site folder: {page.path}")
-            target = f"{new}/{rel}"
-            there = rel in present
-            present.discard(rel)
-            count += 1
-            if page.content is None:
-                source = f"{old}/{rel}"
-                if there and os.stat(target).st_ino == os.stat(source).st_ino:
-                    continue  # the spare already has this very file
-                if there:
-                    os.unlink(target)
-                keep(source, target, out_dir)
-            else:
-                if there:
-                    os.unlink(target)
-                signatures[page.path] = write_file(target, page.content)
-        for rel in present:  # files of a spare that this site does not have
-            remove_file(staging, rel)
-        if finish is not None:
-            finish(staging)
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; a web server must read it
-        swap_into_place(staging, out_dir, spare)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return Written(count, len(signatures), signatures)
-
-
-def write_file(target: str, content: bytes) -> Signature:
-    """A new file (never written into an existing one, which a spare may share with the live
-    site); its folder is made on demand, since from a spare most exist."""
-    if not os.path.isdir(folder := os.path.dirname(target)):
-        os.makedirs(folder, exist_ok=True)
+def write_file(top: str, rel: str, content: bytes) -> Signature:
+    """A new file below `top` (never written into an existing one, which a spare may share
+    with the live site). Its folders are made on demand, since from a spare most exist, but
+    never `top` itself: a render worker that outlives a killed build must not bring back the
+    staging folder that the next build cleared away."""
+    target = f"{top}/{rel}"
+    if (folder := os.path.dirname(rel)) and not os.path.isdir(f"{top}/{folder}"):
+        make_folder(top, folder)
     with open(target, "xb") as out:
         out.write(content)
         out.flush()  # so that the size and time below are final
         stat = os.fstat(out.fileno())
     return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def make_folder(top: str, rel: str) -> None:
+    """A folder below `top`, and those above it up to `top` (which must exist)."""
+    try:
+        os.mkdir(f"{top}/{rel}")
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        if not (parent := os.path.dirname(rel)):
+            raise  # `top` itself is gone
+        make_folder(top, parent)
+        make_folder(top, rel)
 
 
 def remove_file(top: Path, rel: str) -> None:

@@ -177,6 +177,13 @@ def test_a_broken_post_leaves_site_and_cache_usable(
     post.write_text(good.replace("date:", "dat:"))
     assert run(archive, "build") == 1
     assert tree_bytes(archive / "site") == before
+    # A mistake found while rendering: the failed build has rendered bodies (and handed
+    # them to the cache) and written pages into a new site, which is given up.
+    post.write_text(good.replace("Text.", "Text, see [this](missing.md)."))
+    edit(archive / "content/posts/2024/summit.md", "New joining link", "A new joining link")
+    assert run(archive, "build") == 1
+    assert tree_bytes(archive / "site") == before
+    assert [p.name for p in archive.iterdir() if p.name.startswith(".site")] == []
     post.write_text(good.replace("Text.", "Text, fixed."))
     build(archive, capsys)
     assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
