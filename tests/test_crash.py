@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from .conftest import PROJECT, search_index_is_whole, tree_bytes
 
 sys.path.insert(0, str(PROJECT / "bench"))
@@ -26,6 +28,24 @@ def set_version(root: Path, title: str) -> None:
 def build(root: Path, out: Path | None = None) -> subprocess.Popen[bytes]:
     command = [sys.executable, str(PROJECT / "build.py"), "--root", str(root), "build"]
     return subprocess.Popen([*command, "--out", str(out)] if out else command, stdout=subprocess.DEVNULL)
+
+
+def still_running(root: Path) -> list[str]:
+    """Processes working on the project a moment after its build was killed (Linux's /proc):
+    left running, they would write into a staging folder that the next build clears away."""
+    deadline = time.monotonic() + 0.2  # the kernel kills them at once; left alone, they take longer
+    while True:
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                words = cmdline.read_bytes().decode(errors="replace").split("\0")
+            except OSError:  # it has just ended
+                continue
+            if any(str(root) in word for word in words):
+                found.append(" ".join(words))
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def test_a_build_killed_at_random_moments_never_leaves_a_half_written_site(tmp_path: Path) -> None:
@@ -50,6 +70,7 @@ def test_a_build_killed_at_random_moments_never_leaves_a_half_written_site(tmp_p
             process.send_signal(signal.SIGKILL)
             killed += 1
         process.wait()
+        assert not still_running(root)  # render workers and Pagefind died with the build
         after_kill = tree_bytes(root / "site", search_index=False)
         assert after_kill in (reference[current], reference[target])  # one whole version, never a mixture
         assert search_index_is_whole(root / "site")  # with its own search index
@@ -61,3 +82,40 @@ def test_a_build_killed_at_random_moments_never_leaves_a_half_written_site(tmp_p
         assert [p.name for p in root.iterdir() if p.name.startswith(".site")] == []  # leftovers cleared
         current = target
     assert killed >= 3  # the loop really did interrupt builds
+
+
+def children_of(pid: int) -> list[str]:
+    """The command lines of a process's children (Linux's /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            try:
+                found.append(Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace"))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize("child", ["render worker", "Pagefind"])
+def test_a_killed_build_leaves_no_process_behind(tmp_path: Path, child: str) -> None:
+    """Killed while a child works, the build takes it along. Left running, a child would go
+    on writing into the staging folder the next build clears away (Pagefind for a second or
+    more), or print a traceback when it finds its parent gone (a render worker)."""
+    root = tmp_path / "archive"
+    make(300, root)
+    command = [sys.executable, str(PROJECT / "build.py"), "--root", str(root), "build"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = False
+    while process.poll() is None and not seen:
+        running = children_of(process.pid)
+        seen = any(("pagefind" in c) == (child == "Pagefind") for c in running)
+        time.sleep(0.005)
+    if not seen:
+        process.communicate()
+        pytest.skip(f"the build finished without a {child} (one core: no render workers)")
+    process.send_signal(signal.SIGKILL)
+    _, said = process.communicate(timeout=60)  # until every child holding its stderr is gone
+    assert not still_running(root)
+    assert b"Traceback" not in said, said.decode()
+    assert build(root).wait() == 0
+    assert [p.name for p in root.iterdir() if p.name.startswith(".site")] == []
