@@ -164,10 +164,11 @@ class BuildCache:
         for post, in_feed, followed, page, feed in db.execute("SELECT * FROM bodies"):
             body = Body(Fragment(page, fetch=fetch), Fragment(feed, fetch=fetch) if feed else None)
             memo.bodies[(post, bool(in_feed))] = (tuple(pickle.loads(followed)) if followed else (), body)
+        out = str(self.out_dir)  # a plain string: 10,000s of paths, no pathlib overhead
         for site_path, path, inputs, content, size, mtime, inode in db.execute("SELECT * FROM pages"):
             # Verified now, against the file the last build wrote: a page is reused only
             # if its file is still exactly that one.
-            if signature_if_present(self.out_dir / path) == (size, mtime, inode):
+            if signature_if_present(f"{out}/{path}") == (size, mtime, inode):
                 memo.pages[site_path] = (inputs, Page(PurePosixPath(path), None))
                 memo.contents[site_path] = content
                 self.signatures[site_path] = (size, mtime, inode)

@@ -56,12 +56,12 @@ class Written:
     signatures: dict[PurePosixPath, Signature]  # of the files written anew
 
 
-def signature(path: Path) -> Signature:
-    stat = path.stat()
+def signature(path: Path | str) -> Signature:
+    stat = os.stat(path)
     return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
-def signature_if_present(path: Path) -> Signature | None:
+def signature_if_present(path: Path | str) -> Signature | None:
     try:
         return signature(path)
     except OSError:
@@ -109,7 +109,6 @@ class Staging:
         self.folder = claimed or Path(
             tempfile.mkdtemp(prefix=f".{self.out_dir.name}.new-", dir=self.out_dir.parent)
         )
-        self.present = files_below(self.folder) if claimed else set()  # what the spare holds
         self.signatures: dict[PurePosixPath, Signature] = {}  # of the files written anew
         self.done = False
 
@@ -135,7 +134,7 @@ class Staging:
         """Make the folder hold exactly the pages, run `finish` on it (the search index is made
         there), and swap it in; if anything fails, the old site stays."""
         old, new = str(self.out_dir), str(self.folder)  # plain strings: 10,000s of paths, no pathlib overhead
-        present = self.present
+        present = files_below(self.folder) if self.from_spare else set()  # what the spare held
         count = 0
         for page in pages:
             rel = checked(page.path)
