@@ -100,14 +100,16 @@ class BuildCache:
     search_files: dict[str, Signature] = field(default_factory=dict)  # the search index the site has
     spare: Path | None = None  # where the site a build replaces is kept for the next (write.py)
     spilled: bool = False  # fragments written before save (spill)
+    stale: bool = False  # made by another version of the code: its tables are replaced on writing
+    read_only: bool = False  # for `check`, which writes nothing
     _connection: sqlite3.Connection | None = None
     _connection_pid: int = 0  # the process that opened it: a forked render worker opens its own
 
     @classmethod
-    def open(cls, config: Config, kind: str = "build") -> BuildCache:
+    def open(cls, config: Config, kind: str = "build", read_only: bool = False) -> BuildCache:
         folder = config.root / ".cache"
         name = digest(kind, config.base_url, str(config.out_dir.absolute()))[:12]
-        cache = cls(folder / f"{kind}-{name}.sqlite3", config.out_dir.absolute())
+        cache = cls(folder / f"{kind}-{name}.sqlite3", config.out_dir.absolute(), read_only=read_only)
         cache.spare = cache.file.with_suffix(".spare")
         if cache.file.exists():
             try:
@@ -116,10 +118,14 @@ class BuildCache:
                 cache.close()
                 cache.note = f"the build cache could not be read ({error}); building from scratch"
                 cache.parse_cache, cache.memo, cache.signatures, cache.loaded = ParseCache(), Memo(), {}, {}
-                cache._set_aside()
+                if not read_only:
+                    cache._set_aside()
         return cache
 
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            uri = f"{self.file.absolute().as_uri()}?mode=ro"
+            return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
         self.file.parent.mkdir(parents=True, exist_ok=True)
         ignore = self.file.parent / ".gitignore"
         if not ignore.exists():
@@ -143,12 +149,7 @@ class BuildCache:
         db = self._db()
         meta = dict(db.execute("SELECT name, value FROM meta"))
         if meta.get("code") != code_version():
-            # Another version of the code made it: start afresh, in tables of this version
-            # (spill writes to them before save).
-            with db:
-                for table in ("meta", "files", "bodies", "fragments", "pages"):
-                    db.execute(f"DROP TABLE IF EXISTS {table}")
-                db.executescript(SCHEMA)
+            self.stale = True  # another version of the code made it: start afresh
             return
         for path, blob in db.execute("SELECT path, entry FROM files"):
             entry = pickle.loads(blob)
@@ -194,6 +195,9 @@ class BuildCache:
         10,000 posts would otherwise hold every body. The rows are known by their digest and
         checked when read, so writing them before the build succeeds is harmless; save()
         deletes any that no body shows."""
+        assert not self.read_only
+        if self.stale:
+            self._start_afresh()
         db = self._db()
         with db:
             db.executemany(
@@ -203,6 +207,14 @@ class BuildCache:
             fragment.spill(self._fragment)
         self.spilled = True
 
+    def _start_afresh(self) -> None:
+        """Replace another version's tables by empty ones of this version (whose layout may differ)."""
+        with closing(self._connect()) as db, db:
+            for table in ("meta", "files", "bodies", "fragments", "pages"):
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+            db.executescript(SCHEMA)
+        self.stale = False
+
     def _set_aside(self) -> None:
         with suppress(OSError):
             self.file.replace(self.file.with_suffix(".damaged"))
@@ -210,8 +222,11 @@ class BuildCache:
     def save(self, written: dict[PurePosixPath, Signature], search_files: dict[str, Signature]) -> None:
         """Write down what this build made: only what changed since the cache was read, in one
         transaction (a build killed meanwhile leaves the cache as it was)."""
+        assert not self.read_only
         memo = self.memo
         self.close()
+        if self.stale:
+            self._start_afresh()
         with closing(self._connect()) as db, db:
             meta = dict(db.execute("SELECT name, value FROM meta"))
             if meta.get("code") != code_version():  # another version's: start afresh

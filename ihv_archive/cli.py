@@ -7,6 +7,7 @@ traceback: the people who meet them are editors, not programmers.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -159,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "check" and args.site is not None:
             return check_built_site(args)
         elif args.command == "check":
-            site, pages = check(load_config(args.root))
+            with LiveCount(sys.stderr) as progress:
+                site, pages = check(load_config(args.root), workers=os.cpu_count() or 1, progress=progress)
             print(f"No problems: {len(site.posts)} posts would build {len(pages)} files.")
         elif args.command == "new":
             return new_command(args)

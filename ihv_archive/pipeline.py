@@ -38,10 +38,22 @@ def now_in(config: Config) -> datetime:
     return datetime.now(config.zone)
 
 
-def check(config: Config, now: datetime | None = None) -> tuple[Site, list[Page]]:
-    """Everything a build does except writing: raises ProblemsFound listing every problem."""
-    site = validate(load(config), config, now or now_in(config))
-    pages, problems = render(site)
+def check(
+    config: Config, now: datetime | None = None, *, workers: int = 1, progress: Progress | None = None
+) -> tuple[Site, list[Page]]:
+    """Everything a build does except writing: raises ProblemsFound listing every problem.
+    It reads the last build's cache, so that only what changed since is parsed and rendered
+    (a memo finds the same problems: it keeps no body or page that had one), and writes
+    nothing, not even the cache."""
+    cache = BuildCache.open(config, read_only=True)
+    try:
+        site = validate(load(config, cache.parse_cache), config, now or now_in(config))
+        try:
+            pages, problems = render(site, cache.memo, workers, progress)
+        except FragmentLost:  # a damaged cache: check everything
+            pages, problems = render(site, None, workers, progress)
+    finally:
+        cache.close()
     if site.problems or problems:
         raise ProblemsFound([*site.problems, *problems])
     return site, pages

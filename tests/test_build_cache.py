@@ -316,3 +316,58 @@ def test_an_edit_re_indexes_only_its_part_of_the_search_index(
     renewed = {p.relative_to(site).parts[1] for p in inodes if not p.exists() or p.stat().st_ino != inodes[p]}
     (part_2023,) = [name for name in parts if name.startswith("2023") or name.endswith("2023")]
     assert renewed == {part_2023}  # the other parts were carried over, file for file
+
+
+def check_output(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    status = run(root, "check")
+    captured = capsys.readouterr()
+    return status, (captured.out + captured.err).replace(str(root), "<root>")
+
+
+def test_check_reads_the_cache_finds_what_a_cold_check_finds_and_writes_nothing(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ihv_archive import render as render_module
+
+    build(archive, capsys)
+    rendered: list[str] = []
+    original = render_module.render_body
+    monkeypatch.setattr(
+        render_module,
+        "render_body",
+        lambda post, *a, **k: rendered.append(post.slug) or original(post, *a, **k),
+    )
+    edit(archive / "content/posts/2024/summit.md", "use the new link.", "use the [new link](gone.md).")
+    edit(archive / "content/posts/2023/year-only.md", "date:", "dat:")
+    cold = tmp_path / "cold"
+    shutil.copytree(archive, cold, ignore=shutil.ignore_patterns(".cache", "site"))
+    before = tree_bytes(archive)
+    found = check_output(archive, capsys)
+    assert rendered == ["summit"]  # only the edited post's body: the rest came from the cache
+    assert found[0] == 1 and "gone.md" in found[1] and "dat" in found[1]
+    assert found == check_output(cold, capsys)  # the very problems a check without a cache finds
+    assert tree_bytes(archive) == before  # nothing written: not the site, not the cache
+    edit(archive / "content/posts/2024/summit.md", "[new link](gone.md)", "new link, please")
+    edit(archive / "content/posts/2023/year-only.md", "dat:", "date:")
+    assert check_output(archive, capsys)[0] == 0
+
+
+@pytest.mark.parametrize("damage", ["lost fragments", "garbage"])
+def test_check_with_a_damaged_cache_checks_everything_and_leaves_it(
+    archive: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    build(archive, capsys)
+    (cache_file,) = (archive / ".cache").glob("*.sqlite3")
+    if damage == "garbage":
+        cache_file.write_bytes(b"this is not a database" * 100)
+    else:
+        with sqlite3.connect(cache_file) as db:
+            db.execute("UPDATE fragments SET html = html || 'tampered'")
+    # a template change re-renders every page, so every cached body is needed
+    edit(archive / "templates/post.html", '<article class="post"', '<article class="post y"')
+    edit(archive / "content/posts/2023/year-only.md", "Text.", "See [this](gone.md).")
+    before = tree_bytes(archive)
+    status, said = check_output(archive, capsys)
+    assert status == 1 and "gone.md" in said and "Traceback" not in said
+    assert tree_bytes(archive) == before
