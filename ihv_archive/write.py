@@ -117,7 +117,7 @@ class Staging:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
         if not self.done:
-            self.abandon(keep=not isinstance(error, WRONG_SHAPE))
+            self.abandon(as_spare=not isinstance(error, WRONG_SHAPE))
 
     def write(self, path: PurePosixPath, content: bytes) -> Signature:
         """A page's file, written now (a spare's file at that path is replaced)."""
@@ -159,11 +159,11 @@ class Staging:
         self.done = True
         return Written(count, len(self.signatures), self.signatures)
 
-    def abandon(self, keep: bool = True) -> None:
+    def abandon(self, as_spare: bool = True) -> None:
         """Not to be swapped in: back to being the spare (whatever it holds now, its files are
         only ever replaced, so it is still a good start), or deleted."""
         self.done = True
-        if keep and self.from_spare and self.spare is not None:
+        if as_spare and self.from_spare and self.spare is not None:
             with suppress(OSError):
                 self.folder.rename(self.spare)
                 return
