@@ -62,9 +62,6 @@ class Fragment:
     loaded (from the build cache) only when a page showing it is rendered again."""
 
     __slots__ = ("key", "_text", "_fetch")
-    # Whether text fetched from the cache is kept. Not in a render worker: it renders each
-    # page once, and would otherwise grow by every body it shows.
-    keep_fetched = True
 
     def __init__(self, key: str, text: str | None = None, fetch: Callable[[str], str] | None = None) -> None:
         self.key, self._text, self._fetch = key, text, fetch
@@ -78,14 +75,22 @@ class Fragment:
         if self._text is not None:
             return self._text
         assert self._fetch is not None
-        text = self._fetch(self.key)
-        if Fragment.keep_fetched:
-            self._text = text
-        return text
+        self._text = self._fetch(self.key)
+        return self._text
 
     def spill(self, fetch: Callable[[str], str]) -> None:
         """Let go of the text, now kept elsewhere (the build cache): fetched again when needed."""
         self._text, self._fetch = None, fetch
+
+    def let_go(self) -> None:
+        """Forget the text if it can be fetched again."""
+        if self._fetch is not None:
+            self._text = None
+
+    @property
+    def held(self) -> bool:
+        """Is the text in memory now?"""
+        return self._text is not None
 
     @property
     def stored(self) -> bool:
@@ -510,7 +515,6 @@ def _run_chunk(span: tuple[int, int]) -> list[Any]:
 
 
 def _start_worker(parent: int) -> None:
-    Fragment.keep_fetched = False
     die_with(parent)  # workers write pages: none may outlive a killed build
 
 
@@ -628,6 +632,10 @@ class _Templates:
         def render_one(item: tuple[int, PurePosixPath, bytes]) -> Settled | Problem:
             n, path, _ = item
             outcome = self._render(*jobs[n])
+            if self.sink is not None:  # the page goes to disk: so may the bodies it showed, or
+                for value in jobs[n][2].values():  # a cold build would hold them all again
+                    if isinstance(value, Fragment):
+                        value.let_go()
             return outcome if isinstance(outcome, Problem) else self._settle(jobs[n][0], path, outcome)
 
         progress = self.progress if len(jobs) > 1 else None

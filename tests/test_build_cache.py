@@ -371,3 +371,24 @@ def test_check_with_a_damaged_cache_checks_everything_and_leaves_it(
     status, said = check_output(archive, capsys)
     assert status == 1 and "gone.md" in said and "Traceback" not in said
     assert tree_bytes(archive) == before
+
+
+def test_a_build_keeps_no_body_in_memory_once_its_page_is_written(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What keeps a cold build's memory small: bodies go to the cache as they are rendered,
+    and a post page lets go of its body once written (only feeds keep theirs, being few)."""
+    from ihv_archive.cache import BuildCache
+    from ihv_archive.pipeline import build as build_site
+
+    held: list[str] = []
+    original = BuildCache.save
+
+    def save(self: BuildCache, *args: object) -> None:
+        held.extend(key for key, (_, body) in self.memo.bodies.items() if body.page_html.held)
+        original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BuildCache, "save", save)
+    build_site(load_config(archive), search=False, workers=1)
+    assert held == []
+    assert (archive / "site/index.html").is_file()
