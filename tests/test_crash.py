@@ -32,20 +32,32 @@ def build(root: Path, out: Path | None = None) -> subprocess.Popen[bytes]:
 
 def still_running(root: Path) -> list[str]:
     """Processes working on the project a moment after its build was killed (Linux's /proc):
-    left running, they would write into a staging folder that the next build clears away."""
+    left running, they would write into a staging folder that the next build clears away.
+    A process with SIGKILL pending is not counted: it dies as soon as the disk write it may
+    be in the middle of returns, which on a busy disk can take a while."""
     deadline = time.monotonic() + 0.2  # the kernel kills them at once; left alone, they take longer
     while True:
         found = []
-        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        for process in Path("/proc").glob("[0-9]*"):
             try:
-                words = cmdline.read_bytes().decode(errors="replace").split("\0")
+                words = (process / "cmdline").read_bytes().decode(errors="replace").split("\0")
+                status = (process / "status").read_text()
             except OSError:  # it has just ended
                 continue
-            if any(str(root) in word for word in words):
+            if any(str(root) in word for word in words) and not being_killed(status):
                 found.append(" ".join(words))
         if not found or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
+
+
+def being_killed(status: str) -> bool:
+    """From /proc/<pid>/status: a zombie, or SIGKILL (signal 9) pending."""
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    pending = int(fields.get("SigPnd", "0"), 16) | int(fields.get("ShdPnd", "0"), 16)
+    return fields.get("State", "").strip().startswith(("Z", "X")) or bool(
+        pending & (1 << (signal.SIGKILL - 1))
+    )
 
 
 def test_a_build_killed_at_random_moments_never_leaves_a_half_written_site(tmp_path: Path) -> None:
