@@ -81,7 +81,6 @@ def build(
         clear(config.root)
         note = f"{lost}; built again from scratch"
     except WRONG_SHAPE:  # the spare had a folder where a file goes, or the reverse: it is gone now
-        cache.close()
         note = ""
     finally:
         cache.close()

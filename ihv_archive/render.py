@@ -482,7 +482,7 @@ def render_bodies(
     def one(post: Post) -> tuple[Body, list[Problem], Followed]:
         return render_body(post, targets, md, post in in_feeds, sizes(post))
 
-    made: list[Fragment] = []
+    to_spill: list[Fragment] = []
     for post, (body, found, followed) in zip(
         todo, in_parallel(one, todo, workers, "Rendering posts", progress), strict=True
     ):
@@ -491,12 +491,12 @@ def render_bodies(
         if not found and post.key:  # a body with broken links is rendered again until they are fixed
             kept[(post.key, post in in_feeds)] = (followed, body)
         if spill is not None:
-            made += [fragment for fragment in (body.page_html, body.feed_html) if fragment is not None]
-            if len(made) >= SPILL_EVERY:
-                spill(made)
-                made = []
-    if spill is not None and made:
-        spill(made)
+            to_spill += [fragment for fragment in (body.page_html, body.feed_html) if fragment is not None]
+            if len(to_spill) >= SPILL_EVERY:
+                spill(to_spill)
+                to_spill = []
+    if spill is not None and to_spill:
+        spill(to_spill)
     if memo is not None:
         memo.bodies = kept
     return bodies, problems
