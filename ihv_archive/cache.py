@@ -60,6 +60,7 @@ UNREADABLE = (
     OSError,
 )
 
+TABLES = ("meta", "files", "bodies", "fragments", "pages")  # as SCHEMA makes them
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, entry BLOB);
@@ -210,7 +211,7 @@ class BuildCache:
     def _start_afresh(self) -> None:
         """Replace another version's tables by empty ones of this version (whose layout may differ)."""
         with closing(self._connect()) as db, db:
-            for table in ("meta", "files", "bodies", "fragments", "pages"):
+            for table in TABLES:
                 db.execute(f"DROP TABLE IF EXISTS {table}")
             db.executescript(SCHEMA)
         self.stale = False
@@ -230,7 +231,7 @@ class BuildCache:
         with closing(self._connect()) as db, db:
             meta = dict(db.execute("SELECT name, value FROM meta"))
             if meta.get("code") != code_version():  # another version's: start afresh
-                for table in ("meta", "files", "bodies", "pages"):  # fragments: checked when read
+                for table in [t for t in TABLES if t != "fragments"]:  # fragments: checked when read
                     db.execute(f"DELETE FROM {table}")
                 self.loaded = {}
             db.executemany(

@@ -40,7 +40,7 @@ from .config import Config
 from .content import Post
 from .digest import digest
 from .problems import Problem, display_path
-from .urls import UnsafePath, Urls
+from .urls import SearchPart, UnsafePath, Urls
 from .validate import Site
 
 Followed = tuple[tuple[PurePosixPath, str], ...]  # the post files a body links to, and where they led
@@ -439,15 +439,18 @@ Spill = Callable[[list[Fragment]], None]  # hands fragments' text over to be kep
 SPILL_EVERY = 256  # bodies: a cold build hands their text over in batches, as workers send them
 
 
+FileSignature = tuple[int, int, int]  # size, mtime (ns) and inode of a file written (write.Signature)
+
+
 class PageSink(Protocol):
     """Where a build puts each page's bytes as soon as they are rendered (write.Staging), so
     that it need not hold the whole site in memory."""
 
-    def write(self, path: PurePosixPath, content: bytes) -> tuple[int, int, int]:
+    def write(self, path: PurePosixPath, content: bytes) -> FileSignature:
         """Write a page's file (also from a render worker); its size, time and inode."""
         ...
 
-    def wrote(self, path: PurePosixPath, signature: tuple[int, int, int]) -> None:
+    def wrote(self, path: PurePosixPath, signature: FileSignature) -> None:
         """Note a file written, in the process that runs the build."""
         ...
 
@@ -547,7 +550,7 @@ def in_parallel(
 # --- templates ------------------------------------------------------------------------
 
 # A page rendered: the digest of its bytes, its Page, and its file's signature if written now
-Settled = tuple[bytes, Page, tuple[int, int, int] | None]
+Settled = tuple[bytes, Page, FileSignature | None]
 
 
 def make_environment(site: Site, urls: Urls) -> jinja2.Environment:
@@ -682,15 +685,12 @@ class _Templates:
         """What becomes of a page just rendered: if its bytes are the file's on disk, that file
         stays; with a sink, they are written now; otherwise the Page holds them. (In a render
         worker too: it reads the memo but changes nothing.)"""
-        digest_ = hashlib.blake2b(content, digest_size=16).digest() if self.memo is not None else b""
-        previous = self.memo.pages.get(site_path) if self.memo is not None else None
-        if (
-            previous
-            and previous[1].content is None
-            and self.memo
-            and self.memo.contents.get(site_path) == digest_
-        ):
-            return digest_, previous[1], None  # made again, to the same bytes: the file on disk stays
+        digest_ = b""
+        if self.memo is not None:
+            digest_ = hashlib.blake2b(content, digest_size=16).digest()
+            previous = self.memo.pages.get(site_path)
+            if previous and previous[1].content is None and self.memo.contents.get(site_path) == digest_:
+                return digest_, previous[1], None  # made again, to the same bytes: the file on disk stays
         if self.sink is not None:
             return digest_, Page(path, None), self.sink.write(path, content)
         return digest_, Page(path, content), None
@@ -739,7 +739,7 @@ def posts_by_tag(site: Site) -> dict[str, tuple[Post, ...]]:
     return {slug: tuple(posts) for slug, posts in grouped.items()}
 
 
-def search_parts(site: Site) -> list[tuple[str, tuple[int, ...]]]:
+def search_parts(site: Site) -> list[SearchPart]:
     """The search index's parts for this site's posts (the rule is Urls.search_parts)."""
     return Urls.search_parts(Counter(post.year for post in site.posts), site.config.search_part_posts)
 

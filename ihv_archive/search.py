@@ -22,10 +22,8 @@ from pathlib import Path
 
 from .children import die_with
 from .problems import Problem, ProblemsFound
-from .urls import Urls
-from .write import Signature, signature, signature_if_present
-
-Part = tuple[str, tuple[int, ...]]  # a bundle's path in the site, and the years it holds
+from .urls import SearchPart, Urls
+from .write import Signature, keep, signature, signature_if_present
 
 
 def part_files(site_dir: Path, bundle: str) -> dict[str, Signature]:
@@ -46,16 +44,14 @@ def keep_part(old_site: Path, staging: Path, recorded: dict[str, Signature]) -> 
     if not recorded or not index_intact(old_site, recorded):
         return False
     for name in recorded:
-        target = staging / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.link(old_site / name, target)
+        keep(str(old_site / name), str(staging / name), old_site)
     return True
 
 
 def index_search(
     site_dir: Path,
     language: str,
-    parts: Iterable[Part],
+    parts: Iterable[SearchPart],
     old_site: Path | None = None,
     recorded: dict[str, Signature] | None = None,
     unchanged_years: frozenset[int] = frozenset(),

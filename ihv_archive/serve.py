@@ -52,7 +52,7 @@ from .load import ParseCache, load
 from .problems import Problem, ProblemsFound
 from .render import Memo, render, search_parts
 from .search import index_search
-from .urls import Urls
+from .urls import SearchPart, Urls
 from .validate import validate
 from .write import sync_site
 
@@ -97,7 +97,7 @@ class Rebuilder:
         self.memo = Memo()
         self.parse_cache = ParseCache()
         self.cache: BuildCache | None = None  # on disk: read for the first build, written after it
-        self.search_parts: list[tuple[str, tuple[int, ...]]] = []  # of the last build's posts
+        self.search_parts: list[SearchPart] = []  # of the last build's posts
         self.written: dict[PurePosixPath, bytes] = {}  # what the preview folder holds
         self.preview = Preview()
         self.lock = threading.Lock()  # held while the preview folder changes: requests wait

@@ -19,6 +19,9 @@ class UnsafePath(ValueError):
     """A site path that would leave the output folder."""
 
 
+SearchPart = tuple[str, tuple[int, ...]]  # a search index bundle's path in the site, and its years
+
+
 @dataclass(frozen=True)
 class Urls:
     base_url: str  # absolute, ending in "/"
@@ -78,7 +81,7 @@ class Urls:
     SEARCH_BUNDLE = "pagefind/"  # the search index's parts, each written by Pagefind, are below
 
     @staticmethod
-    def search_parts(posts_per_year: dict[int, int], size: int) -> list[tuple[str, tuple[int, ...]]]:
+    def search_parts(posts_per_year: dict[int, int], size: int) -> list[SearchPart]:
         """The search index's parts, newest first: (bundle path, years). Whole years, gathered
         from the oldest until a part holds `size` posts, so that adding posts (to the newest
         year) changes only the newest part, and an edit re-indexes only its own part."""
