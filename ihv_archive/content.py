@@ -61,6 +61,31 @@ class Source:
     listing: str
 
 
+class Utf8Text:
+    """A text field that may be given as UTF-8 bytes, decoded each time it is read.
+
+    A post's body is most of its memory, and most builds never read most bodies: an edit
+    build reuses every page but a few. So posts read back from the build cache, or parsed
+    in a worker process, keep their body as UTF-8 bytes (about half the memory of a str
+    with curly quotes, which Python stores two bytes a character) until it is rendered."""
+
+    def __init__(self, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, post: object, owner: type | None = None) -> str:
+        if post is None:
+            raise AttributeError  # no default: dataclasses make the field required
+        value: str | bytes = post.__dict__[self.slot]
+        return value.decode("utf-8") if isinstance(value, bytes) else value
+
+    def __set__(self, post: object, value: str | bytes) -> None:
+        post.__dict__[self.slot] = value
+
+    def utf8(self, post: object) -> bytes:
+        value: str | bytes = post.__dict__[self.slot]
+        return value if isinstance(value, bytes) else value.encode("utf-8")
+
+
 @dataclass(frozen=True)
 class Post:
     path: str  # as shown to editors, e.g. content/posts/2024/x.md
@@ -70,7 +95,7 @@ class Post:
     date_precision: str
     tags: tuple[str, ...]
     summary: str
-    body: str
+    body: str  # may be held as UTF-8 bytes until read: see Utf8Text
     body_line: int  # file line of the body's first line, for messages
     slug: str
     updated: datetime | None = None
@@ -87,16 +112,27 @@ class Post:
     def year(self) -> int:
         return self.date.year
 
+    def __hash__(self) -> int:
+        # Without the body, so that posts can be looked up in sets and dicts without it being
+        # decoded (posts equal in all else but their bodies are rare: they share a path).
+        return hash((self.path, self.key, self.title, self.date))
+
     def __reduce__(self) -> tuple[Any, ...]:
-        # For the build cache. The body goes as UTF-8 bytes encoded here: pickling the str
-        # itself would make CPython keep a UTF-8 copy inside it, as much memory again for
-        # every post (bodies with curly quotes are stored two bytes a character).
+        # For the build cache and worker processes. The body goes as UTF-8 bytes, and stays
+        # so until read (Utf8Text). Pickling the str itself would also make CPython keep a
+        # UTF-8 copy inside it, as much memory again.
         state = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "body"}
-        return (_unpickle_post, (self.body.encode("utf-8"), state))
+        return (_unpickle_post, (_BODY.utf8(self), state))
+
+
+_BODY = Utf8Text("body")
+# Set on the class made by @dataclass, which has no class attribute for a field without a
+# default: its __init__ sets the field through this descriptor.
+Post.body = _BODY  # type: ignore[assignment]
 
 
 def _unpickle_post(body: bytes, state: dict[str, Any]) -> Post:
-    return Post(body=body.decode("utf-8"), **state)
+    return Post(body=body, **state)  # type: ignore[arg-type]  # Utf8Text takes bytes
 
 
 # --- YAML with line numbers -------------------------------------------------------------

@@ -392,3 +392,24 @@ def test_a_build_keeps_no_body_in_memory_once_its_page_is_written(
     build_site(load_config(archive), search=False, workers=1)
     assert held == []
     assert (archive / "site/index.html").is_file()
+
+
+def test_posts_read_back_from_the_cache_keep_their_bodies_encoded_until_read(archive: Path) -> None:
+    """An edit build reads every post back but renders few: the others' bodies stay UTF-8
+    bytes (half the memory of curly-quoted text, and no time spent decoding them)."""
+    from ihv_archive.cache import BuildCache
+    from ihv_archive.content import Post
+    from ihv_archive.pipeline import build as build_site
+
+    config = load_config(archive)
+    build_site(config, search=False, workers=1)
+    cache = BuildCache.open(config, read_only=True)
+    cache.close()
+    posts = [entry.result for entry in cache.parse_cache.entries.values() if isinstance(entry.result, Post)]
+    fresh = {post.path: post for post in load(config).posts}
+    assert len(posts) == len(fresh) > 1
+    assert all(isinstance(post.__dict__["_body"], bytes) for post in posts)
+    assert any(not post.body.isascii() for post in posts)  # decoded as UTF-8 when read
+    for post in posts:
+        assert post == fresh[post.path] and hash(post) == hash(fresh[post.path])
+        assert post.body == fresh[post.path].body
