@@ -317,6 +317,7 @@ def _most_shared_indexed(
 ) -> list[int]:
     """Up to three posts sharing two or more of post i's tags, most first, then nearest."""
     chosen: list[int] = []
+    mine = set(tags)
     for k in range(len(tags), 1, -1):
         if len(chosen) == RELATED:
             break
@@ -326,7 +327,7 @@ def _most_shared_indexed(
             listed = by_set.get(subset, [])
             at = bisect.bisect_left(listed, i)
             found.update(listed[max(0, at - need - skip) : at + need + skip])
-        found.update(j for j in wide if len(set(tags).intersection(tags_of[j])) >= k)
+        found.update(j for j in wide if len(mine.intersection(tags_of[j])) >= k)
         found.difference_update(chosen, (i,))
         chosen += heapq.nsmallest(need, found, key=lambda j: (abs(j - i), j))
     return chosen
