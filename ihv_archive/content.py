@@ -65,9 +65,9 @@ class Utf8Text:
     """A text field that may be given as UTF-8 bytes, decoded each time it is read.
 
     A post's body is most of its memory, and most builds never read most bodies: an edit
-    build reuses every page but a few. So posts read back from the build cache, or parsed
-    in a worker process, keep their body as UTF-8 bytes (about half the memory of a str
-    with curly quotes, which Python stores two bytes a character) until it is rendered."""
+    build reuses every page but a few. So a post read back from the build cache keeps its
+    body as UTF-8 bytes (about half the memory of a str with curly quotes, which Python
+    stores two bytes a character) until it is rendered."""
 
     def __init__(self, name: str) -> None:
         self.slot = f"_{name}"
