@@ -67,7 +67,7 @@ _SETTINGS: dict[str, tuple[type, Any]] = {
     "feed_length": (int, 20),
     "feed_id_prefix": (str, ""),
     "allow_html": (bool, False),
-    "search_part_posts": (int, 1000),
+    "search_part_posts": (int, 500),
 }
 
 
