@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time
 from pathlib import PurePosixPath
 from typing import Any
@@ -65,7 +65,8 @@ class Utf8Text:
     """A text field that may be given as UTF-8 bytes, decoded each time it is read.
 
     A post's body is most of its memory, and most builds never read most bodies: an edit
-    build reuses every page but a few. So a post read back from the build cache keeps its
+    build reuses every page but a few, and a cold one renders bodies in worker processes.
+    So a post loaded from its file (`keyed`) or read back from the build cache keeps its
     body as UTF-8 bytes (about half the memory of a str with curly quotes, which Python
     stores two bytes a character) until it is rendered."""
 
@@ -129,6 +130,12 @@ _BODY = Utf8Text("body")
 # Set on the class made by @dataclass, which has no class attribute for a field without a
 # default: its __init__ sets the field through this descriptor.
 Post.body = _BODY  # type: ignore[assignment]
+
+
+def keyed(post: Post, key: str) -> Post:
+    """The post with the key of what it was parsed from (load.py), and its body kept as UTF-8
+    bytes until read: a build holds every post, and renders few of them in its own process."""
+    return replace(post, key=key, body=_BODY.utf8(post))  # type: ignore[arg-type]  # Utf8Text takes bytes
 
 
 def _unpickle_post(body: bytes, state: dict[str, Any]) -> Post:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .config import Config
-from .content import Post, Tag, parse, parse_tags
+from .content import Post, Tag, keyed, parse, parse_tags
 from .digest import digest
 from .problems import Problem, display_path
 
@@ -117,7 +117,7 @@ def load_post(
     else:
         result = parse(raw, shown, PurePosixPath(rel), tags, config.zone)
         if isinstance(result, Post):
-            result = replace(result, key=key)
+            result = keyed(result, key)
         if cache is not None:
             cache.parsed += 1
     if cache is not None:
