@@ -114,9 +114,10 @@ class Post:
         return self.date.year
 
     def __hash__(self) -> int:
-        # Without the body, so that posts can be looked up in sets and dicts without it being
-        # decoded (posts equal in all else but their bodies are rare: they share a path).
-        return hash((self.path, self.key, self.title, self.date))
+        # Of fields that equality compares (so not the key), without the body: posts can be
+        # looked up in sets and dicts without it being decoded (posts equal in all else but
+        # their bodies are rare: they share a path).
+        return hash((self.path, self.title, self.date))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # For the build cache and worker processes. The body goes as UTF-8 bytes, and stays
