@@ -856,8 +856,11 @@ def archive_pages(t: _Templates, urls: Urls, years: dict[int, tuple[Post, ...]])
 
 
 def feed_updated(posts: tuple[Post, ...], site: Site) -> datetime:
-    """A feed's last change: its newest post's, so that an unchanged archive gives the same bytes."""
-    return max((last_change(p) for p in posts), default=site.now)
+    """A feed's last change: its newest post's, so that an unchanged archive gives the same
+    bytes. An empty feed (a tag that no post has yet) takes the archive's last change, for the
+    same reason: with the time of the build, every build would change it for feed readers.
+    Only an archive without posts has nothing else to go by."""
+    return max((last_change(p) for p in posts or site.posts), default=site.now)
 
 
 def feed_pages(

@@ -414,3 +414,25 @@ def test_posts_keep_their_bodies_encoded_until_read(archive: Path) -> None:
     for post in posts:
         assert post == fresh[post.path] and hash(post) == hash(fresh[post.path])
         assert post.body == fresh[post.path].body
+
+
+def test_a_feed_with_no_posts_is_the_same_in_every_build(archive: Path) -> None:
+    """A tag no post has yet still has a feed. Its date must not be the build's time, or a
+    build with nothing changed would rewrite it and feed readers would see it change."""
+    from datetime import UTC, datetime
+
+    import feedparser
+
+    from ihv_archive.pipeline import build as build_site
+
+    with (archive / "content/tags.toml").open("a", encoding="utf-8") as tags:
+        tags.write('\n[unused-topic]\nname = "Unused topic"\ndescription = "No post has it yet."\n')
+    config = load_config(archive)
+    build_site(config, datetime(2030, 1, 1, tzinfo=UTC), search=False)
+    feed_file = archive / "site/tags/unused-topic/feed.xml"
+    first = feed_file.read_bytes()
+    later = build_site(config, datetime(2031, 6, 1, tzinfo=UTC), search=False)
+    assert later.rewritten == 0 and feed_file.read_bytes() == first
+    empty, site_feed = feedparser.parse(first), feedparser.parse((archive / "site/feed.xml").read_bytes())
+    assert not empty.bozo and empty.entries == []
+    assert empty.feed.updated_parsed == site_feed.feed.updated_parsed  # the archive's last change
