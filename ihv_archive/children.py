@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import threading
 from contextlib import suppress
 
 PR_SET_PDEATHSIG = 1
@@ -22,3 +23,10 @@ def die_with(parent: int) -> None:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before that took effect
         os._exit(1)
+
+
+def may_run_python_in_a_child() -> bool:
+    """Whether a forked child of this process may run Python (a render worker, or die_with
+    before exec): only if this process has no other threads, whose locks the child would
+    inherit held. The dev server has some; a command-line build has none."""
+    return threading.active_count() == 1

@@ -16,7 +16,6 @@ import multiprocessing
 import os
 import pickle
 import posixpath
-import threading
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +34,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from . import markdown
-from .children import die_with
+from .children import die_with, may_run_python_in_a_child
 from .config import Config
 from .content import Post
 from .digest import digest
@@ -318,6 +317,7 @@ def _most_shared_indexed(
     """Up to three posts sharing two or more of post i's tags, most first, then nearest."""
     chosen: list[int] = []
     mine = set(tags)
+    wide_shared = {j: len(mine.intersection(tags_of[j])) for j in wide}  # counted once, for every k
     for k in range(len(tags), 1, -1):
         if len(chosen) == RELATED:
             break
@@ -327,7 +327,7 @@ def _most_shared_indexed(
             listed = by_set.get(subset, [])
             at = bisect.bisect_left(listed, i)
             found.update(listed[max(0, at - need - skip) : at + need + skip])
-        found.update(j for j in wide if len(mine.intersection(tags_of[j])) >= k)
+        found.update(j for j, count in wide_shared.items() if count >= k)
         found.difference_update(chosen, (i,))
         chosen += heapq.nsmallest(need, found, key=lambda j: (abs(j - i), j))
     return chosen
@@ -579,7 +579,7 @@ def in_parallel(
     come as they are made, so the caller need not hold them all."""
     global _task, _items
     spans = [(start, min(start + CHUNK, len(items))) for start in range(0, len(items), CHUNK)]
-    if workers > 1 and len(items) >= PARALLEL_FROM and threading.active_count() == 1:
+    if workers > 1 and len(items) >= PARALLEL_FROM and may_run_python_in_a_child():
         _task, _items = task, items
         try:
             with multiprocessing.get_context("fork").Pool(workers, _start_worker, (os.getpid(),)) as pool:

@@ -15,12 +15,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
-from .children import die_with
+from .children import die_with, may_run_python_in_a_child
 from .problems import Problem, ProblemsFound
 from .urls import SearchPart, Urls
 from .write import Signature, keep, signature, signature_if_present
@@ -90,7 +89,7 @@ def run_pagefind(site_dir: Path, language: str, bundle: str, years: tuple[int, .
     try:
         # Pagefind writes into the staging folder: it must not outlive a killed build (from a
         # process with threads, such as the dev server, a child may run no Python before exec).
-        dies_with_us = partial(die_with, os.getpid()) if threading.active_count() == 1 else None
+        dies_with_us = partial(die_with, os.getpid()) if may_run_python_in_a_child() else None
         result = subprocess.run(command, capture_output=True, text=True, timeout=600, preexec_fn=dies_with_us)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ProblemsFound([Problem("search index", None, f"Pagefind could not run: {error}")]) from None
