@@ -69,13 +69,24 @@ def signature_if_present(path: Path | str) -> Signature | None:
 
 
 def files_below(folder: Path) -> set[str]:
-    """Every file below a folder, by its path there ('posts/2024/x/index.html')."""
-    top = str(folder)
-    return {
-        f"{below}/{name}" if (below := root[len(top) + 1 :].replace(os.sep, "/")) else name
-        for root, _, names in os.walk(top)
-        for name in names
-    }
+    """Every file below a folder, by its path there ('posts/2024/x/index.html'). As os.walk
+    lists them (a link to a folder is not followed, nor listed), without its stat of every
+    folder: a site has 10,000s of them, and the kind of each entry comes with its name."""
+    found: set[str] = set()
+
+    def visit(path: str, prefix: str) -> None:
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            return
+        for entry in entries:
+            if not entry.is_dir():
+                found.add(prefix + entry.name)
+            elif not entry.is_symlink():
+                visit(entry.path, f"{prefix}{entry.name}/")
+
+    visit(str(folder), "")
+    return found
 
 
 def write_site(pages: Iterable[Page], out_dir: Path, finish: Callable[[Path], None] | None = None) -> Written:

@@ -14,7 +14,7 @@ from ihv_archive.config import config_from_dict
 from ihv_archive.problems import ProblemsFound
 from ihv_archive.render import Page, groupby_month, human_date, paginate
 from ihv_archive.urls import UnsafePath, Urls
-from ihv_archive.write import recover, refuse_unsafe_out_dir, write_site
+from ihv_archive.write import files_below, recover, refuse_unsafe_out_dir, write_site
 
 from .test_content import GOOD, parse_text
 
@@ -204,6 +204,35 @@ def test_a_build_killed_between_the_two_renames_is_recovered(tmp_path: Path) -> 
     recover(out)
     assert (out / "index.html").read_text() == "previous"
     assert sorted(os.listdir(tmp_path)) == ["site"]
+
+
+def test_files_below_lists_what_os_walk_lists(tmp_path: Path) -> None:
+    """Files in nested folders, hidden ones and links to files; a link to a folder is
+    neither followed nor listed, and a missing folder has no files."""
+    for name in ("index.html", ".nojekyll", "posts/2024/a/index.html", "posts/2024/b/index.html"):
+        (tmp_path / "site" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "site" / name).write_text(name)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere/secret.html").write_text("not below")
+    (tmp_path / "site/linked-folder").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "site/linked.html").symlink_to(tmp_path / "site/index.html")
+    walked = {
+        (Path(root) / name).relative_to(tmp_path / "site").as_posix()
+        for root, _, names in os.walk(tmp_path / "site")
+        for name in names
+    }
+    assert (
+        files_below(tmp_path / "site")
+        == walked
+        == {
+            "index.html",
+            ".nojekyll",
+            "linked.html",
+            "posts/2024/a/index.html",
+            "posts/2024/b/index.html",
+        }
+    )
+    assert files_below(tmp_path / "missing") == set()
 
 
 def test_the_output_folder_may_not_hold_the_project(tmp_path: Path) -> None:
