@@ -24,16 +24,18 @@ import shutil
 import sqlite3
 import sys
 from contextlib import closing, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import lru_cache
 from importlib import metadata
 from itertools import chain
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 
 from .config import Config
 from .digest import digest
 from .load import ParseCache, ParsedFile
+from .load import Signature as PostSignature
 from .render import Body, Fragment, FragmentLost, Memo, Page
 from .write import Signature, signature_if_present
 
@@ -87,6 +89,47 @@ def code_version() -> str:
     return digest(FORMAT, sys.version, *versions, *sources)
 
 
+@dataclass(frozen=True)
+class Manifest:
+    """What a successful build read and wrote, in a form that is quick to check again. While
+    none of it has changed, a build would make the very same site: pipeline.up_to_date."""
+
+    search: bool  # whether the site has a search index
+    inputs: str  # the settings, tag vocabulary, templates and images, as a digest (pipeline.py)
+    posts: dict[str, PostSignature]  # every post file, as it was when it was read
+    held_back_until: datetime | None  # the date of the next scheduled post: the site changes then
+    counts: tuple[int, int, int]  # posts, HTML pages and feeds (for the summary)
+    files: dict[str, Signature] = field(default_factory=dict)  # every file of the site, as written
+
+
+def cache_file(config: Config, kind: str = "build") -> Path:
+    """One cache file for each kind of build, address and output folder."""
+    name = digest(kind, config.base_url, str(config.out_dir.absolute()))[:12]
+    return config.root / ".cache" / f"{kind}-{name}.sqlite3"
+
+
+def read_manifest(config: Config) -> Manifest | None:
+    """The last build's manifest, if it was made by this version of the code. Opening the
+    cache this way reads nothing else, and changes nothing."""
+    file = cache_file(config)
+    if not file.exists():
+        return None
+    try:
+        uri = f"{file.absolute().as_uri()}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=30)) as db:
+            meta = dict(db.execute("SELECT name, value FROM meta WHERE name IN ('code', 'manifest')"))
+        manifest = pickle.loads(meta["manifest"]) if meta.get("code") == code_version() else None
+    except (*UNREADABLE, KeyError):
+        return None
+    return manifest if isinstance(manifest, Manifest) else None
+
+
+def mark_used(config: Config) -> None:
+    """A build that had nothing to do still counts as recent use of its cache (prune)."""
+    with suppress(OSError):
+        os.utime(cache_file(config))
+
+
 @dataclass
 class BuildCache:
     """What one kind of build remembers. `parse_cache` and `memo` are handed to load and render."""
@@ -108,9 +151,7 @@ class BuildCache:
 
     @classmethod
     def open(cls, config: Config, kind: str = "build", read_only: bool = False) -> BuildCache:
-        folder = config.root / ".cache"
-        name = digest(kind, config.base_url, str(config.out_dir.absolute()))[:12]
-        cache = cls(folder / f"{kind}-{name}.sqlite3", config.out_dir.absolute(), read_only=read_only)
+        cache = cls(cache_file(config, kind), config.out_dir.absolute(), read_only=read_only)
         cache.spare = cache.file.with_suffix(".spare")
         if cache.file.exists():
             try:
@@ -220,9 +261,15 @@ class BuildCache:
         with suppress(OSError):
             self.file.replace(self.file.with_suffix(".damaged"))
 
-    def save(self, written: dict[PurePosixPath, Signature], search_files: dict[str, Signature]) -> None:
+    def save(
+        self,
+        written: dict[PurePosixPath, Signature],
+        search_files: dict[str, Signature],
+        manifest: Manifest | None = None,
+    ) -> None:
         """Write down what this build made: only what changed since the cache was read, in one
-        transaction (a build killed meanwhile leaves the cache as it was)."""
+        transaction (a build killed meanwhile leaves the cache as it was). The manifest's files
+        are filled in here, from every page's file and the search index."""
         assert not self.read_only
         memo = self.memo
         self.close()
@@ -274,6 +321,17 @@ class BuildCache:
                 ]
 
             self._save_changes(db, "pages", ("site_path",), memo.pages, page_rows)
+            files = {
+                page.path.as_posix(): signatures.get(site_path) for site_path, (_, page) in memo.pages.items()
+            }
+            if manifest is not None and all(files.values()):  # every file vouched for
+                manifest = replace(manifest, files={**cast(dict[str, Signature], files), **search_files})
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('manifest', ?)",
+                    (pickle.dumps(manifest, protocol=5),),
+                )
+            else:
+                db.execute("DELETE FROM meta WHERE name = 'manifest'")
         self.signatures = signatures
         self.search_files = search_files
         self.loaded = {

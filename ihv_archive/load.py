@@ -28,6 +28,10 @@ class ParsedFile:
     result: Post | list[Problem]
 
 
+def signature_of(stat: os.stat_result) -> Signature:
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
 @dataclass
 class ParseCache:
     """Parsed posts kept between loads: by the dev server in memory, and by `build` on disk
@@ -37,6 +41,13 @@ class ParseCache:
 
     entries: dict[str, ParsedFile] = field(default_factory=dict)  # by path below content/posts
     parsed: int = 0  # files parsed by the last load (the rest came from here)
+
+    def settled(self) -> dict[str, Signature] | None:
+        """Every post file's signature as the last load found it, if each one stands for the
+        bytes that were parsed (none had changed just before); otherwise None."""
+        if not all(entry.trusted for entry in self.entries.values()):
+            return None
+        return {rel: entry.signature for rel, entry in self.entries.items()}
 
 
 def vocabulary_key(tags: dict[str, Tag]) -> str:
@@ -56,18 +67,29 @@ def is_post_file(name: str) -> bool:
     return name.endswith(".md") and not name.startswith((".", "~", "#"))
 
 
-def post_files(posts_dir: Path) -> list[tuple[str, Path]]:
+def post_files(posts_dir: Path) -> list[tuple[str, str]]:
     """Every post file below posts_dir as (path below posts_dir, file), in a stable order;
-    hidden folders are skipped."""
-    found: list[tuple[str, Path]] = []
+    hidden folders are skipped. Plain strings: 10,000s of files, no pathlib overhead."""
+    found: list[tuple[str, str]] = []
     top = str(posts_dir)
     for folder, subfolders, names in os.walk(top, followlinks=False):
         subfolders[:] = [d for d in subfolders if not d.startswith(".")]
         below = folder[len(top) + 1 :].replace(os.sep, "/")
         for name in names:
             if is_post_file(name):
-                found.append((f"{below}/{name}" if below else name, Path(folder, name)))
+                found.append((f"{below}/{name}" if below else name, os.path.join(folder, name)))
     return sorted(found)
+
+
+def posts_unchanged(posts_dir: Path, settled: dict[str, Signature]) -> bool:
+    """Are the post files exactly those, each with that very signature (so, those bytes)?"""
+    files = post_files(posts_dir)
+    if len(files) != len(settled):
+        return False
+    try:
+        return all(signature_of(os.stat(file)) == settled.get(rel) for rel, file in files)
+    except OSError:  # deleted meanwhile
+        return False
 
 
 def load_tags(config: Config) -> dict[str, Tag] | list[Problem]:
@@ -83,7 +105,7 @@ def load_tags(config: Config) -> dict[str, Tag] | list[Problem]:
 
 def load_post(
     rel: str,
-    file: Path,
+    file: str,
     config: Config,
     tags: dict[str, Tag],
     cache: ParseCache | None = None,
@@ -92,7 +114,7 @@ def load_post(
 ) -> Post | list[Problem]:
     """One post file; shown_dir is the posts folder as editors see it (worked out once a load)."""
     shown = f"{shown_dir or display_path(config.posts_dir)}/{rel}"
-    if os.path.islink(file) and not file.resolve().is_relative_to(config.content_dir.resolve()):
+    if os.path.islink(file) and not Path(file).resolve().is_relative_to(config.content_dir.resolve()):
         return [
             Problem(
                 shown,
@@ -105,10 +127,10 @@ def load_post(
     entry = cache.entries.get(rel) if cache else None
     try:
         stat = os.stat(file)
-        signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+        signature = signature_of(stat)
         if entry is not None and entry.trusted and entry.signature == signature and entry.context == context:
             return entry.result
-        raw = file.read_bytes()
+        raw = Path(file).read_bytes()
     except OSError as error:
         return [Problem(shown, None, f"cannot be read: {error.strerror}")]
     key = digest(raw, *context)

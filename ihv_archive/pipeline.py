@@ -12,15 +12,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from .cache import BuildCache, clear
+from .cache import BuildCache, Manifest, clear, mark_used, read_manifest
 from .config import Config
-from .load import load
+from .digest import digest
+from .load import load, posts_unchanged
 from .problems import ProblemsFound
-from .render import FragmentLost, Page, Progress, render, search_parts
+from .render import FragmentLost, Page, Progress, files_fingerprint, render, search_parts
 from .search import index_intact, index_search
 from .urls import Urls
 from .validate import Site, validate
-from .write import WRONG_SHAPE, Signature, Staging, files_below, refuse_unsafe_out_dir
+from .write import (
+    WRONG_SHAPE,
+    Signature,
+    Staging,
+    files_below,
+    recover,
+    refuse_unsafe_out_dir,
+    signature_if_present,
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,8 @@ def build(
     workers = workers or os.cpu_count() or 1
     if not use_cache:
         clear(config.root)
+    elif (result := up_to_date(config, now, search)) is not None:
+        return result
     cache = BuildCache.open(config)
     try:
         return _build(config, now, cache, search, workers, progress)
@@ -92,10 +103,63 @@ def build(
     return replace(result, notes=(note,)) if note else result
 
 
+def inputs_fingerprint(config: Config) -> str:
+    """Everything a build reads besides the post files and the time: the settings, the tag
+    vocabulary, and every file of the templates and the images, by its bytes."""
+    try:
+        vocabulary = config.tags_file.read_bytes()
+    except OSError:
+        vocabulary = b""
+    return digest(
+        repr(config),
+        vocabulary,
+        files_fingerprint(config.templates_dir, contents=True),
+        files_fingerprint(config.images_dir, contents=True),
+    )
+
+
+def up_to_date(config: Config, now: datetime, search: bool) -> BuildResult | None:
+    """The last build's result, if a build now would make the very same site and the output
+    folder still holds exactly the files that build wrote; otherwise None. As `make` does, but
+    with git's care for files changed within a clock tick (load.ParseCache.settled): nothing
+    is read but the cache's manifest and the templates, and nothing is parsed or rendered."""
+    manifest = read_manifest(config)
+    if (
+        manifest is None
+        or manifest.search != search
+        or (manifest.held_back_until is not None and now >= manifest.held_back_until)
+        or manifest.inputs != inputs_fingerprint(config)
+        or not posts_unchanged(config.posts_dir, manifest.posts)
+    ):
+        return None
+    recover(config.out_dir)  # what a killed build may have left: the site as it was, if it can
+    out = str(config.out_dir.absolute())
+    if not all(signature_if_present(f"{out}/{path}") == sig for path, sig in manifest.files.items()):
+        return None
+    if files_below(config.out_dir) != manifest.files.keys():
+        return None
+    mark_used(config)
+    posts, pages, feeds = manifest.counts
+    files = len(manifest.files)
+    return BuildResult(posts, files, pages, feeds, 0, "reused" if search else "off")
+
+
+def _manifest(
+    inputs: str, site: Site, cache: BuildCache, search: bool, counts: tuple[int, int, int]
+) -> Manifest | None:
+    """What up_to_date will check before the next build, if this one can vouch for it all."""
+    settled = cache.parse_cache.settled()
+    if settled is None or not site.posts:  # an empty archive's feeds are dated by the build's time
+        return None
+    held_back = [post.date for post in site.all_posts if not post.draft and post.date > site.now]
+    return Manifest(search, inputs, settled, min(held_back, default=None), counts)
+
+
 def _build(
     config: Config, now: datetime, cache: BuildCache, search: bool, workers: int, progress: Progress | None
 ) -> BuildResult:
     before = {page.path for _, page in cache.memo.pages.values()}
+    inputs = inputs_fingerprint(config)  # before anything is read: a change meanwhile is seen next time
     site = validate(load(config, cache.parse_cache), config, now)
     # Pages are written into the new site as they are rendered, and bodies handed to the
     # cache, so that a build holds neither in memory. If there are problems, the new site
@@ -111,6 +175,7 @@ def _build(
         result = BuildResult(
             len(site.posts), len(pages), len(html), feeds, 0, "off", (cache.note,) if cache.note else ()
         )
+        manifest = _manifest(inputs, site, cache, search, (len(site.posts), len(html), feeds))
         if not staging.signatures and {p.path for p in pages} == before:
             # Nothing to write, if the output folder holds exactly the last build's files (and
             # the search index: it is made from the pages alone).
@@ -119,7 +184,7 @@ def _build(
             has_index = bool(index) or not search  # the last build may have been --no-search
             if has_index and index_intact(config.out_dir, index) and files_below(config.out_dir) == expected:
                 staging.abandon()  # the spare, as it was
-                cache.save({}, index)
+                cache.save({}, index, manifest)
                 return replace(result, files=len(expected), search="reused" if search else "off")
 
         # Only the parts of the search index whose years had a post page made anew, added or
@@ -142,7 +207,7 @@ def _build(
                 )
 
         written = staging.complete(pages, finish)
-    cache.save(written.signatures, search_files)
+    cache.save(written.signatures, search_files, manifest)
     how = "off" if not search else "indexed" if fresh else "reused"
     return replace(
         result, files=written.files + len(search_files), rewritten=written.rewritten + fresh, search=how

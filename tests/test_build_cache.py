@@ -16,11 +16,14 @@ import subprocess
 import sys
 import time
 import zlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from ihv_archive import load as load_module
+from ihv_archive import pipeline
 from ihv_archive.cli import LiveCount
 from ihv_archive.config import load_config
 from ihv_archive.load import ParseCache, load
@@ -81,9 +84,28 @@ CACHE_EDITS = [
 ]
 
 
+def settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if every file had been saved long ago: each build vouches for every post file, so
+    the next one may find the site up to date without reading any (pipeline.up_to_date)."""
+    monkeypatch.setattr(load_module, "RACY_NS", 0)
+
+
+def refuse(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the site was up to date: nothing should have been loaded")
+
+
+@pytest.mark.parametrize("settled", [False, True], ids=["files just saved", "files settled"])
 def test_every_cached_build_equals_a_cold_build(
-    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    archive: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    settled: bool,
 ) -> None:
+    """With the files settled, every build also leaves a manifest for the up-to-date check:
+    each change must defeat it, and with no change it must hold."""
+    if settled:
+        settle(monkeypatch)
     build(archive, capsys)
     for what, change in CACHE_EDITS:
         change(archive)
@@ -92,6 +114,62 @@ def test_every_cached_build_equals_a_cold_build(
         assert tree_bytes(site, search_index=False) == cold_build(archive, tmp_path), what
         assert search_index_is_whole(site), what
         assert re.search(r"; search index(ed| unchanged)$", summary), what
+        if settled:
+            before = tree_bytes(site)
+            with monkeypatch.context() as up_to_date:
+                up_to_date.setattr(pipeline, "load", refuse)
+                again = build(archive, capsys)
+            assert written(again) == 0 and again.split(" in ")[0] == summary.split(" in ")[0], what
+            assert tree_bytes(site) == before, what
+
+
+TAMPERING = {
+    "a page edited": lambda site: (site / ONE_PAGE).write_text("hand-edited"),
+    "a page deleted": lambda site: (site / ONE_PAGE).unlink(),
+    "a stray file": lambda site: (site / "posts/stray.html").write_text("not ours"),
+    "a stray file in a new folder": lambda site: (
+        (site / "posts/2023/year-only/extra").mkdir(),
+        (site / "posts/2023/year-only/extra/stray.html").write_text("not ours"),
+    ),
+    "a file of the search index lost": lambda site: next(
+        site.glob("pagefind/*/pagefind-entry.json")
+    ).unlink(),
+    "the whole site deleted": lambda site: shutil.rmtree(site),
+}
+
+
+@pytest.mark.parametrize("tamper", TAMPERING.values(), ids=TAMPERING.keys())
+def test_the_site_is_not_up_to_date_once_its_folder_is_changed_by_hand(
+    archive: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tamper: Callable[[Path], object],
+) -> None:
+    settle(monkeypatch)
+    build(archive, capsys)
+    tamper(archive / "site")
+    build(archive, capsys)
+    assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
+    assert search_index_is_whole(archive / "site")
+
+
+def test_a_scheduled_post_appears_on_its_date_though_no_file_changed(archive: Path) -> None:
+    config = load_config(archive)
+    now = datetime(2030, 1, 1, tzinfo=config.zone)
+    (archive / "content/posts/2030").mkdir()
+    (archive / "content/posts/2030/scheduled.md").write_text(
+        "---\ntitle: Scheduled\ndate: 2030-03-01\ntags: [policy]\nsummary: Later.\n---\nSoon.\n"
+    )
+    with pytest.MonkeyPatch.context() as settled:
+        settle(settled)
+        pipeline.build(config, now, search=False)
+        page = archive / "site/posts/2030/scheduled/index.html"
+        assert not page.exists()
+        assert pipeline.build(config, now + timedelta(days=58), search=False).rewritten == 0  # up to date
+        assert not page.exists()
+        pipeline.build(config, now + timedelta(days=59), search=False)  # 1 March
+        assert page.exists()
 
 
 def test_an_edit_rewrites_only_the_files_whose_bytes_change(
@@ -290,8 +368,32 @@ def test_the_preview_starts_from_the_last_previews_cache(archive: Path, tmp_path
     assert tree_bytes(tmp_path / "again") == tree_bytes(tmp_path / "first")
 
 
-def test_search_comes_and_goes_with_the_flag(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_archive_without_posts_is_never_taken_as_up_to_date(archive: Path) -> None:
+    """Its feeds can only be dated by the build's time, as a cold build would date them."""
+    import feedparser
+
+    shutil.rmtree(archive / "content/posts")
+    (archive / "content/posts").mkdir()
+    config = load_config(archive)
+    with pytest.MonkeyPatch.context() as settled:
+        settle(settled)
+        for when in (
+            datetime(2030, 1, 1, 9, tzinfo=config.zone),
+            datetime(2030, 1, 2, 9, tzinfo=config.zone),
+        ):
+            pipeline.build(config, when, search=False)
+            feed = feedparser.parse((archive / "site/feed.xml").read_bytes())
+            assert not feed.bozo and feed.entries == []
+            assert feed.feed.updated_parsed[:4] == (2030, 1, when.day, 9)
+
+
+@pytest.mark.parametrize("settled", [False, True], ids=["files just saved", "files settled"])
+def test_search_comes_and_goes_with_the_flag(
+    archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, settled: bool
+) -> None:
     """Nothing changed but the flag: the index must still appear, or go."""
+    if settled:
+        settle(monkeypatch)
     build(archive, capsys, "--no-search")
     assert not (archive / "site/pagefind").exists()
     assert "search indexed" in build(archive, capsys)
