@@ -11,11 +11,13 @@ import bisect
 import calendar
 import hashlib
 import heapq
+import importlib.util
 import json
 import multiprocessing
 import os
 import pickle
 import posixpath
+import sys
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -25,15 +27,12 @@ from email.utils import format_datetime
 from functools import lru_cache, partial
 from itertools import combinations
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-import imagesize
-import jinja2
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from . import markdown
 from .children import die_with, may_run_python_in_a_child
 from .config import Config
 from .content import Post
@@ -41,6 +40,29 @@ from .digest import digest
 from .problems import Problem, display_path
 from .urls import SearchPart, UnsafePath, Urls
 from .validate import Site
+
+
+def lazy(name: str) -> ModuleType:
+    """A module that is imported when one of its names is first used (importlib's recipe)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None, name
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    import imagesize
+    import jinja2
+    from markdown_it import MarkdownIt
+
+    from . import markdown
+else:  # loaded when first used: a build that finds the site up to date needs none of them
+    imagesize, jinja2, markdown = lazy("imagesize"), lazy("jinja2"), lazy("ihv_archive.markdown")
 
 Followed = tuple[tuple[PurePosixPath, str], ...]  # the post files a body links to, and where they led
 
