@@ -108,6 +108,12 @@ def cache_file(config: Config, kind: str = "build") -> Path:
     return config.root / ".cache" / f"{kind}-{name}.sqlite3"
 
 
+def compiled_templates_folder(root: Path) -> Path:
+    """Where Jinja keeps compiled templates (render.compiled_templates), one folder for each
+    version of the code: Jinja checks a template's source, not how our code compiles it."""
+    return root / ".cache" / f"templates-{code_version()[:12]}"
+
+
 def read_manifest(config: Config) -> Manifest | None:
     """The last build's manifest, if it was made by this version of the code. Opening the
     cache this way reads nothing else, and changes nothing."""
@@ -153,13 +159,18 @@ class BuildCache:
     def open(cls, config: Config, kind: str = "build", read_only: bool = False) -> BuildCache:
         cache = cls(cache_file(config, kind), config.out_dir.absolute(), read_only=read_only)
         cache.spare = cache.file.with_suffix(".spare")
+        if not read_only:
+            cache.memo.compiled = compiled_templates_folder(config.root)
+            with suppress(OSError):
+                cache.memo.compiled.mkdir(parents=True, exist_ok=True)
         if cache.file.exists():
             try:
                 cache._read()
             except UNREADABLE as error:
                 cache.close()
                 cache.note = f"the build cache could not be read ({error}); building from scratch"
-                cache.parse_cache, cache.memo, cache.signatures, cache.loaded = ParseCache(), Memo(), {}, {}
+                cache.parse_cache, cache.signatures, cache.loaded = ParseCache(), {}, {}
+                cache.memo = Memo(compiled=cache.memo.compiled)
                 if not read_only:
                     cache._set_aside()
         return cache
@@ -392,12 +403,17 @@ def prune(folder: Path, keep: Path) -> None:
         shutil.rmtree(old.with_suffix(".spare"), ignore_errors=True)
     for damaged in folder.glob("*.damaged"):
         damaged.unlink(missing_ok=True)
+    for compiled in folder.glob("templates-*"):
+        if compiled != compiled_templates_folder(folder.parent):  # another version's
+            shutil.rmtree(compiled, ignore_errors=True)
 
 
 def clear(root: Path) -> None:
     """Delete every cache file of a project (`build --no-cache` starts from nothing)."""
     folder = root / ".cache"
-    for path in [p for pattern in ("*.sqlite3*", "*.spare", "*.damaged") for p in folder.glob(pattern)]:
+    for path in [
+        p for pattern in ("*.sqlite3*", "*.spare", "*.damaged", "templates-*") for p in folder.glob(pattern)
+    ]:
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:

@@ -21,6 +21,7 @@ import sys
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
@@ -169,6 +170,7 @@ class Memo:
     pages: dict[str, tuple[bytes, Page]] = field(default_factory=dict)
     contents: dict[str, bytes] = field(default_factory=dict)  # each page's bytes, as a digest
     bodies: dict[BodyKey, tuple[Followed, Body]] = field(default_factory=dict)
+    compiled: Path | None = None  # where compiled templates are kept between runs (cache.py)
     related_key: str = ""  # every post's path, date and tags: what related posts depend on
     related: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rendered: int = 0  # pages the last render made anew
@@ -624,9 +626,13 @@ def in_parallel(
 Settled = tuple[bytes, Page, FileSignature | None]
 
 
-def make_environment(site: Site, urls: Urls) -> jinja2.Environment:
+def make_environment(site: Site, urls: Urls, compiled: Path | None = None) -> jinja2.Environment:
+    """The templates' environment; with `compiled`, each template is compiled once and read
+    back by later runs while its source is unchanged (Jinja checks), instead of compiled
+    again by every build (0.07 s for ours)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(site.config.templates_dir),
+        bytecode_cache=compiled_templates(compiled) if compiled is not None else None,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -653,6 +659,23 @@ def make_environment(site: Site, urls: Urls) -> jinja2.Environment:
         structured_data=partial(json_ld, config=site.config, urls=urls),
     )
     return env
+
+
+def compiled_templates(folder: Path) -> jinja2.BytecodeCache:
+    """Jinja's own cache of compiled templates in a folder. Keeping one is only ever a saving:
+    if the folder cannot be written (deleted meanwhile, a full disk), the build goes on
+    without it. (A class made here, not at the top: Jinja is loaded when first used.)"""
+
+    class CompiledTemplates(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            with suppress(OSError):
+                super().load_bytecode(bucket)
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            with suppress(OSError):
+                super().dump_bytecode(bucket)
+
+    return CompiledTemplates(str(folder))
 
 
 class _Templates:
@@ -1021,7 +1044,7 @@ def render(
             memo.page_version, memo.env = page_version, None
             memo.pages = {path: (b"", page) for path, (_, page) in memo.pages.items()}
         if memo.env is None:
-            memo.env = make_environment(site, urls)
+            memo.env = make_environment(site, urls, memo.compiled)
         memo.rendered = memo.reused = 0
         env = memo.env
     else:

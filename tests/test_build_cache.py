@@ -239,6 +239,19 @@ def test_a_damaged_or_foreign_cache_is_never_served(
     assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
 
 
+def test_compiled_templates_are_kept_and_only_ever_a_saving(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build(archive, capsys)
+    (compiled,) = (archive / ".cache").glob("templates-*")
+    assert any(compiled.iterdir())
+    shutil.rmtree(compiled)
+    compiled.write_text("a file where the folder was: it can be neither read nor written")
+    edit(archive / "templates/post.html", '<article class="post"', '<article class="post z"')
+    build(archive, capsys)
+    assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
+
+
 def test_no_cache_builds_everything_again(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
     build(archive, capsys)
     summary = build(archive, capsys, "--no-cache")
