@@ -14,6 +14,10 @@ back is what was saved, for this version of the code and these settings:
   build wrote (same size, time and inode); otherwise it is rendered again;
 - a cache that cannot be read (damaged, another format, a disk error) is set aside, and the
   build goes on as a cold one.
+
+Beside them: the manifest of a successful build, which the next build checks before it
+reads anything else (pipeline.up_to_date), and Jinja's compiled templates, in a folder of
+their own for each version of the code.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 With the build cache (cache.py), load and render get last build's parse cache and render
 memo, so only what changed is parsed and rendered again, and the writer keeps the files
-whose pages did not change.
+whose pages did not change. Before any of that, up_to_date asks whether anything the last
+build read or wrote has changed at all: if not, there is nothing to do.
 """
 
 from __future__ import annotations
