@@ -106,6 +106,14 @@ class Manifest:
     files: dict[str, Signature] = field(default_factory=dict)  # every file of the site, as written
 
 
+def make_cache_folder(folder: Path) -> None:
+    """.cache/, which git must never see, whatever the project's own .gitignore says."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# the build cache: made by `build`, safe to delete\n*\n", encoding="utf-8")
+
+
 def cache_file(config: Config, kind: str = "build") -> Path:
     """One cache file for each kind of build, address and output folder."""
     name = digest(kind, config.base_url, str(config.out_dir.absolute()))[:12]
@@ -166,7 +174,8 @@ class BuildCache:
         if not read_only:
             cache.memo.compiled = compiled_templates_folder(config.root)
             with suppress(OSError):
-                cache.memo.compiled.mkdir(parents=True, exist_ok=True)
+                make_cache_folder(cache.memo.compiled.parent)
+                cache.memo.compiled.mkdir(exist_ok=True)
         if cache.file.exists():
             try:
                 cache._read()
@@ -183,10 +192,7 @@ class BuildCache:
         if self.read_only:
             uri = f"{self.file.absolute().as_uri()}?mode=ro"
             return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        ignore = self.file.parent / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# the build cache: made by `build`, safe to delete\n*\n", encoding="utf-8")
+        make_cache_folder(self.file.parent)
         connection = sqlite3.connect(self.file, timeout=30, check_same_thread=False)
         connection.executescript(SCHEMA)
         return connection

@@ -280,6 +280,17 @@ def test_a_broken_post_leaves_site_and_cache_usable(
     assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
 
 
+def test_the_cache_keeps_itself_out_of_git_even_when_the_first_build_fails(archive: Path) -> None:
+    """Whatever the project's own .gitignore says: a failed first build has left compiled
+    templates there, and no cache file yet (every post is broken: no body to keep)."""
+    for post in (archive / "content/posts").rglob("*.md"):
+        post.write_text(post.read_text().replace("title:", "titel:", 1))
+    assert run(archive, "build") == 1
+    assert not any((archive / ".cache").glob("*.sqlite3"))
+    assert any((archive / ".cache").glob("templates-*/*"))
+    assert (archive / ".cache/.gitignore").read_text().splitlines()[-1] == "*"
+
+
 def test_a_same_size_edit_within_the_same_second_is_seen(archive: Path) -> None:
     """The parse cache skips reading files whose size, times and inode are unchanged; a file
     changed again within the clock's granularity must not fool it (git's "racy" case)."""
