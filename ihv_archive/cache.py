@@ -126,6 +126,12 @@ def compiled_templates_folder(root: Path) -> Path:
     return root / ".cache" / f"templates-{code_version()[:12]}"
 
 
+def connect_read_only(file: Path) -> sqlite3.Connection:
+    """For `check` and the up-to-date check, which change nothing."""
+    uri = f"{file.absolute().as_uri()}?mode=ro"
+    return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+
+
 def read_manifest(config: Config) -> Manifest | None:
     """The last build's manifest, if it was made by this version of the code. Opening the
     cache this way reads nothing else, and changes nothing."""
@@ -133,8 +139,7 @@ def read_manifest(config: Config) -> Manifest | None:
     if not file.exists():
         return None
     try:
-        uri = f"{file.absolute().as_uri()}?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True, timeout=30)) as db:
+        with closing(connect_read_only(file)) as db:
             meta = dict(db.execute("SELECT name, value FROM meta WHERE name IN ('code', 'manifest')"))
         manifest = pickle.loads(meta["manifest"]) if meta.get("code") == code_version() else None
     except (*UNREADABLE, KeyError):
@@ -190,8 +195,7 @@ class BuildCache:
 
     def _connect(self) -> sqlite3.Connection:
         if self.read_only:
-            uri = f"{self.file.absolute().as_uri()}?mode=ro"
-            return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+            return connect_read_only(self.file)
         make_cache_folder(self.file.parent)
         connection = sqlite3.connect(self.file, timeout=30, check_same_thread=False)
         connection.executescript(SCHEMA)
@@ -413,8 +417,9 @@ def prune(folder: Path, keep: Path) -> None:
         shutil.rmtree(old.with_suffix(".spare"), ignore_errors=True)
     for damaged in folder.glob("*.damaged"):
         damaged.unlink(missing_ok=True)
+    current = compiled_templates_folder(folder.parent)
     for compiled in folder.glob("templates-*"):
-        if compiled != compiled_templates_folder(folder.parent):  # another version's
+        if compiled != current:  # another version's
             shutil.rmtree(compiled, ignore_errors=True)
 
 

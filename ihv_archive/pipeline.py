@@ -19,7 +19,7 @@ from .digest import digest
 from .load import load, posts_unchanged
 from .problems import ProblemsFound
 from .render import FragmentLost, Page, Progress, files_fingerprint, render, search_parts
-from .search import index_intact, index_search
+from .search import index_search
 from .urls import Urls
 from .validate import Site, validate
 from .write import (
@@ -27,9 +27,10 @@ from .write import (
     Signature,
     Staging,
     files_below,
+    files_intact,
+    holds_exactly,
     recover,
     refuse_unsafe_out_dir,
-    signature_if_present,
 )
 
 
@@ -81,13 +82,15 @@ def build(
     refuse_unsafe_out_dir(config.out_dir, [config.root, config.content_dir, config.templates_dir])
     now = now or now_in(config)
     workers = workers or os.cpu_count() or 1
+    # Taken before anything else is read: a change made meanwhile is seen by the next build.
+    inputs = inputs_fingerprint(config)
     if not use_cache:
         clear(config.root)
-    elif (result := up_to_date(config, now, search)) is not None:
+    elif (result := up_to_date(config, now, search, inputs)) is not None:
         return result
     cache = BuildCache.open(config)
     try:
-        return _build(config, now, cache, search, workers, progress)
+        return _build(config, now, inputs, cache, search, workers, progress)
     except FragmentLost as lost:  # the cache was damaged after it was opened: start again without it
         cache.close()
         clear(config.root)
@@ -98,7 +101,7 @@ def build(
         cache.close()
     cache = BuildCache.open(config)
     try:
-        result = _build(config, now, cache, search, workers, progress)
+        result = _build(config, now, inputs, cache, search, workers, progress)
     finally:
         cache.close()
     return replace(result, notes=(note,)) if note else result
@@ -119,9 +122,10 @@ def inputs_fingerprint(config: Config) -> str:
     )
 
 
-def up_to_date(config: Config, now: datetime, search: bool) -> BuildResult | None:
+def up_to_date(config: Config, now: datetime, search: bool, inputs: str) -> BuildResult | None:
     """The last build's result, if a build now would make the very same site and the output
-    folder still holds exactly the files that build wrote; otherwise None. As `make` does, but
+    folder still holds exactly the files that build wrote; otherwise None. `inputs` is
+    inputs_fingerprint(config), taken now. As `make` does, but
     with git's care for files changed within a clock tick (load.ParseCache.settled): nothing
     is read but the cache's manifest and the templates, and nothing is parsed or rendered."""
     manifest = read_manifest(config)
@@ -129,15 +133,12 @@ def up_to_date(config: Config, now: datetime, search: bool) -> BuildResult | Non
         manifest is None
         or manifest.search != search
         or (manifest.held_back_until is not None and now >= manifest.held_back_until)
-        or manifest.inputs != inputs_fingerprint(config)
+        or manifest.inputs != inputs
         or not posts_unchanged(config.posts_dir, manifest.posts)
     ):
         return None
     recover(config.out_dir)  # what a killed build may have left: the site as it was, if it can
-    out = str(config.out_dir.absolute())
-    if not all(signature_if_present(f"{out}/{path}") == sig for path, sig in manifest.files.items()):
-        return None
-    if files_below(config.out_dir) != manifest.files.keys():
+    if not holds_exactly(config.out_dir, manifest.files):
         return None
     mark_used(config)
     posts, pages, feeds = manifest.counts
@@ -157,10 +158,15 @@ def _manifest(
 
 
 def _build(
-    config: Config, now: datetime, cache: BuildCache, search: bool, workers: int, progress: Progress | None
+    config: Config,
+    now: datetime,
+    inputs: str,
+    cache: BuildCache,
+    search: bool,
+    workers: int,
+    progress: Progress | None,
 ) -> BuildResult:
     before = {page.path for _, page in cache.memo.pages.values()}
-    inputs = inputs_fingerprint(config)  # before anything is read: a change meanwhile is seen next time
     site = validate(load(config, cache.parse_cache), config, now)
     # Pages are written into the new site as they are rendered, and bodies handed to the
     # cache, so that a build holds neither in memory. If there are problems, the new site
@@ -183,7 +189,7 @@ def _build(
             index = cache.search_files if search else {}
             expected = {page.path.as_posix() for page in pages} | set(index)
             has_index = bool(index) or not search  # the last build may have been --no-search
-            if has_index and index_intact(config.out_dir, index) and files_below(config.out_dir) == expected:
+            if has_index and files_intact(config.out_dir, index) and files_below(config.out_dir) == expected:
                 staging.abandon()  # the spare, as it was
                 cache.save({}, index, manifest)
                 return replace(result, files=len(expected), search="reused" if search else "off")

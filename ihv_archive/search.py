@@ -22,7 +22,7 @@ from pathlib import Path
 from .children import die_with, may_run_python_in_a_child
 from .problems import Problem, ProblemsFound
 from .urls import SearchPart, Urls
-from .write import Signature, keep, signature, signature_if_present
+from .write import Signature, files_intact, keep, signature
 
 
 def part_files(site_dir: Path, bundle: str) -> dict[str, Signature]:
@@ -33,14 +33,9 @@ def part_files(site_dir: Path, bundle: str) -> dict[str, Signature]:
     }
 
 
-def index_intact(site_dir: Path, recorded: dict[str, Signature]) -> bool:
-    """Is every recorded file still the very file that was written?"""
-    return all(signature_if_present(site_dir / name) == expected for name, expected in recorded.items())
-
-
 def keep_part(old_site: Path, staging: Path, recorded: dict[str, Signature]) -> bool:
     """Carry a part of the last build's index over (hard links), if it is still the one it wrote."""
-    if not recorded or not index_intact(old_site, recorded):
+    if not recorded or not files_intact(old_site, recorded):
         return False
     for name in recorded:
         keep(str(old_site / name), str(staging / name), old_site)

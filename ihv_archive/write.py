@@ -89,6 +89,17 @@ def files_below(folder: Path) -> set[str]:
     return found
 
 
+def files_intact(folder: Path, recorded: dict[str, Signature]) -> bool:
+    """Is every recorded file below the folder still the very file that was written?"""
+    top = str(folder)  # plain strings: 10,000s of paths, no pathlib overhead
+    return all(signature_if_present(f"{top}/{name}") == expected for name, expected in recorded.items())
+
+
+def holds_exactly(folder: Path, recorded: dict[str, Signature]) -> bool:
+    """files_intact, and no other file below the folder."""
+    return files_intact(folder, recorded) and files_below(folder) == recorded.keys()
+
+
 def write_site(pages: Iterable[Page], out_dir: Path, finish: Callable[[Path], None] | None = None) -> Written:
     """Write every page into out_dir, replacing what was there: pages rendered in memory, made
     into a site in a Staging folder and swapped in."""
