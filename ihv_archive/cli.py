@@ -7,10 +7,12 @@ traceback: the people who meet them are editors, not programmers.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -144,13 +146,40 @@ def new_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def run() -> int:
+    """The program (build.py, the ihv-archive script): main(), in a process that then ends."""
+    code = main()
+    # Python's last act is a garbage collection that walks every object left, such as a
+    # build's 10,000 posts (0.15 s). Exit frees them all anyway: exempt them from it.
+    gc.freeze()
+    return code
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """No cyclic garbage collection while a build runs (its render workers inherit this).
+
+    A build makes some hundred thousand objects that live until it ends (posts, pages, cache
+    entries) and almost no garbage in cycles until then: reference counting frees the rest.
+    Each full collection walks them all and finds nothing: at 10,000 posts an edit build made
+    four, 0.2-0.3 s of its 1.9 s. Its peak memory is the same without them. The dev
+    server, which runs for hours, keeps collecting."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     started = time.perf_counter()
     try:
         if args.command == "build":
             config = load_config(args.root, base_url=args.base_url, out_dir=args.out)
-            with LiveCount(sys.stderr) as progress:
+            with LiveCount(sys.stderr) as progress, no_cycle_collection():
                 result = build(
                     config, use_cache=not args.no_cache, search=not args.no_search, progress=progress
                 )
@@ -160,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "check" and args.site is not None:
             return check_built_site(args)
         elif args.command == "check":
-            with LiveCount(sys.stderr) as progress:
+            with LiveCount(sys.stderr) as progress, no_cycle_collection():
                 site, pages = check(load_config(args.root), workers=os.cpu_count() or 1, progress=progress)
             print(f"No problems: {len(site.posts)} posts would build {len(pages)} files.")
         elif args.command == "new":

@@ -6,6 +6,7 @@ copy of the project (no .cache/, no site/), made after the same changes.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import re
@@ -22,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from ihv_archive import cli, pipeline
 from ihv_archive import load as load_module
-from ihv_archive import pipeline
 from ihv_archive.cli import LiveCount
 from ihv_archive.config import load_config
 from ihv_archive.load import ParseCache, load
@@ -564,3 +565,32 @@ def test_a_feed_with_no_posts_is_the_same_in_every_build(archive: Path) -> None:
     empty, site_feed = feedparser.parse(first), feedparser.parse((archive / "site/feed.xml").read_bytes())
     assert not empty.bozo and empty.entries == []
     assert empty.feed.updated_parsed == site_feed.feed.updated_parsed  # the archive's last change
+
+
+def test_builds_and_checks_run_without_the_cycle_collector_and_give_it_back(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build's objects live until it ends, so the cyclic collector would only walk them in
+    vain (cli.no_cycle_collection). It must be back on afterwards, a failed build included:
+    the dev server and the tests run in processes that go on."""
+    collecting: list[tuple[str, bool]] = []
+
+    def watched(name: str) -> Callable[..., object]:
+        real = getattr(cli, name)
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            collecting.append((name, gc.isenabled()))
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(cli, "build", watched("build"))
+    monkeypatch.setattr(cli, "check", watched("check"))
+    assert gc.isenabled()
+    assert run(archive, "build", "--no-search") == 0
+    assert run(archive, "check") == 0
+    post = next((archive / "content/posts").rglob("*.md"))
+    post.write_text(post.read_text().replace("title:", "titel:", 1))
+    assert run(archive, "build", "--no-search") == 1
+    assert collecting == [("build", False), ("check", False), ("build", False)]
+    assert gc.isenabled()
