@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from stat import S_ISREG
 
 from .problems import Problem, ProblemsFound, display_path
 from .render import Page
@@ -132,6 +133,8 @@ class Staging:
             tempfile.mkdtemp(prefix=f".{self.out_dir.name}.new-", dir=self.out_dir.parent)
         )
         self.signatures: dict[PurePosixPath, Signature] = {}  # of the files written anew
+        self.old_site = self.out_dir.is_dir()
+        self.relinked = 0  # files `write` found unchanged in the old site, and linked
         self.done = False
 
     def __enter__(self) -> Staging:
@@ -142,15 +145,25 @@ class Staging:
             self.abandon(as_spare=not isinstance(error, WRONG_SHAPE))
 
     def write(self, path: PurePosixPath, content: bytes) -> Signature:
-        """A page's file, written now (a spare's file at that path is replaced)."""
+        """A page's file, written now (a spare's file at that path is replaced). If the old
+        site's file there already holds these bytes, it is linked instead: after a build
+        without the cache (`--no-cache`, a new version of the code), most pages come out as
+        they were, and then the site it retires still shares their files, so the build after
+        it starts from a spare that is up to date instead of one to replace file by file."""
         rel = checked(path)
         with suppress(FileNotFoundError):
             os.unlink(f"{self.folder}/{rel}")
+        old = f"{self.out_dir}/{rel}"
+        if self.old_site and holds(old, content):
+            with suppress(OSError):  # gone meanwhile, or no hard links here: write it
+                return link_file(str(self.folder), rel, old)
         return write_file(str(self.folder), rel, content)
 
     def wrote(self, path: PurePosixPath, signature: Signature) -> None:
         """Note a file `write` made (in this process or a render worker)."""
         self.signatures[path] = signature
+        if self.old_site and signature_if_present(f"{self.out_dir}/{checked(path)}") == signature:
+            self.relinked += 1  # the old site's very file: not rewritten
 
     def complete(self, pages: Iterable[Page], finish: Callable[[Path], None] | None = None) -> Written:
         """Make the folder hold exactly the pages, run `finish` on it (the search index is made
@@ -179,7 +192,7 @@ class Staging:
         os.chmod(self.folder, 0o755)  # mkdtemp makes it private; a web server must read it
         swap_into_place(self.folder, self.out_dir, self.spare)
         self.done = True
-        return Written(count, len(self.signatures), self.signatures)
+        return Written(count, len(self.signatures) - self.relinked, self.signatures)
 
     def abandon(self, as_spare: bool = True) -> None:
         """Not to be swapped in: back to being the spare (whatever it holds now, its files are
@@ -232,6 +245,30 @@ def write_file(top: str, rel: str, content: bytes) -> Signature:
         out.flush()  # so that the size and time below are final
         stat = os.fstat(out.fileno())
     return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def holds(path: str, content: bytes) -> bool:
+    """Is the file at path a plain file (not a link) holding exactly these bytes?"""
+    try:  # not through a link, and without waiting for a writer if someone left a pipe there
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    with open(descriptor, "rb") as file:
+        found = os.fstat(descriptor)
+        if not S_ISREG(found.st_mode) or found.st_size != len(content):
+            return False
+        return file.read(len(content) + 1) == content
+
+
+def link_file(top: str, rel: str, source: str) -> Signature:
+    """A new name below `top` for the file at source (a hard link: no bytes written). Its
+    folders are made on demand, never `top` itself, as in write_file."""
+    target = f"{top}/{rel}"
+    if (folder := os.path.dirname(rel)) and not os.path.isdir(f"{top}/{folder}"):
+        make_folder(top, folder)
+    os.link(source, target, follow_symlinks=False)
+    found = os.stat(target, follow_symlinks=False)
+    return (found.st_size, found.st_mtime_ns, found.st_ino)
 
 
 def make_folder(top: str, rel: str) -> None:

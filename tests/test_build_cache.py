@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,8 @@ from ihv_archive import load as load_module
 from ihv_archive.cli import LiveCount
 from ihv_archive.config import load_config
 from ihv_archive.load import ParseCache, load
+from ihv_archive.render import Memo
+from ihv_archive.validate import Site
 
 from .conftest import PROJECT, run, search_index_is_whole, tree_bytes
 from .test_incremental import EDITS, edit
@@ -255,10 +258,37 @@ def test_compiled_templates_are_kept_and_only_ever_a_saving(
     assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
 
 
-def test_no_cache_builds_everything_again(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    build(archive, capsys)
-    summary = build(archive, capsys, "--no-cache")
-    assert re.search(r"([\d,]+) files in .*; \1 written, 0 unchanged", summary), summary
+def test_no_cache_builds_everything_again_and_rewrites_only_what_changed(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--no-cache renders every page again, yet the old site's files whose bytes come out the
+    same are kept (linked), so that the spare it leaves is up to date for the next build."""
+    build(archive, capsys, "--no-search")
+    site = archive / "site"
+    before = {path: os.stat(path).st_ino for path in site.rglob("*") if path.is_file()}
+    edited = site / "posts/2024/working-together/index.html"
+    # the same length: its page keeps its size, so only its bytes can tell it from the old one
+    edit(archive / "content/posts/2024/working-together.md", "A year later.", "A year after.")
+    memos: list[int] = []
+    real_render = pipeline.render
+
+    def watched(site_: Site, memo: Memo | None, *args: Any, **kwargs: Any) -> Any:
+        memos.append(len(memo.pages) if memo is not None else -1)  # what it could reuse
+        return real_render(site_, memo, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "render", watched)
+    summary = build(archive, capsys, "--no-cache", "--no-search")
+    assert memos == [0]  # nothing to reuse: every page rendered again
+    assert tree_bytes(site, search_index=False) == cold_build(archive, tmp_path)
+    assert os.stat(site / ONE_PAGE).st_ino == before[site / ONE_PAGE]
+    assert os.stat(edited).st_ino != before[edited]
+    match = re.search(r"([\d,]+) files in .*; ([\d,]+) written, ([\d,]+) unchanged", summary)
+    assert match, summary
+    files, written_, unchanged = (int(group.replace(",", "")) for group in match.groups())
+    assert 0 < written_ < unchanged and written_ + unchanged == files
+    now = {path: os.stat(path).st_ino for path in site.rglob("*") if path.is_file()}
+    kept = sum(1 for path, inode in now.items() if before.get(path) == inode)
+    assert kept == unchanged
 
 
 def test_a_broken_post_leaves_site_and_cache_usable(

@@ -14,7 +14,7 @@ from ihv_archive.config import config_from_dict
 from ihv_archive.problems import ProblemsFound
 from ihv_archive.render import Page, groupby_month, human_date, paginate
 from ihv_archive.urls import UnsafePath, Urls
-from ihv_archive.write import files_below, recover, refuse_unsafe_out_dir, write_site
+from ihv_archive.write import Staging, files_below, recover, refuse_unsafe_out_dir, write_site
 
 from .test_content import GOOD, parse_text
 
@@ -233,6 +233,35 @@ def test_files_below_lists_what_os_walk_lists(tmp_path: Path) -> None:
         }
     )
     assert files_below(tmp_path / "missing") == set()
+
+
+def test_a_page_the_old_site_holds_byte_for_byte_is_linked_and_nothing_else(tmp_path: Path) -> None:
+    """A plain file with the same bytes is shared with the old site. Different bytes, a
+    different length, or a link in the old site (to a file with the very bytes) are written."""
+    out = tmp_path / "site"
+    (tmp_path / "elsewhere.html").write_bytes(b"linked")
+    for name, content in [("same", b"same"), ("longer", b"long"), ("other", b"abcd")]:
+        (out / name).mkdir(parents=True)
+        (out / name / "index.html").write_bytes(content)
+    (out / "link").mkdir()
+    (out / "link/index.html").symlink_to(tmp_path / "elsewhere.html")
+    old = {name: os.stat(out / name / "index.html").st_ino for name in ("same", "longer", "other")}
+    with Staging(out) as staging:
+        for name, content in [
+            ("same", b"same"),
+            ("longer", b"longer"),
+            ("other", b"wxyz"),
+            ("link", b"linked"),
+        ]:
+            path = PurePosixPath(f"{name}/index.html")
+            staging.wrote(path, staging.write(path, content))
+        written = staging.complete([])
+    assert written.rewritten == 3
+    for name, content in [("same", b"same"), ("longer", b"longer"), ("other", b"wxyz"), ("link", b"linked")]:
+        page = out / name / "index.html"
+        assert page.read_bytes() == content and not page.is_symlink()
+        assert (os.stat(page).st_ino == old.get(name)) == (name == "same")
+    assert os.stat(out / "link/index.html").st_ino != os.stat(tmp_path / "elsewhere.html").st_ino
 
 
 def test_the_output_folder_may_not_hold_the_project(tmp_path: Path) -> None:
