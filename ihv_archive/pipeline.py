@@ -125,9 +125,9 @@ def inputs_fingerprint(config: Config) -> str:
 def up_to_date(config: Config, now: datetime, search: bool, inputs: str) -> BuildResult | None:
     """The last build's result, if a build now would make the very same site and the output
     folder still holds exactly the files that build wrote; otherwise None. `inputs` is
-    inputs_fingerprint(config), taken now. As `make` does, but
-    with git's care for files changed within a clock tick (load.ParseCache.settled): nothing
-    is read but the cache's manifest and the templates, and nothing is parsed or rendered."""
+    inputs_fingerprint(config), taken now. As `make` does, but with git's care for files
+    changed within a clock tick (load.ParseCache.settled): nothing is read but the cache's
+    manifest and the templates, and nothing is parsed or rendered."""
     manifest = read_manifest(config)
     if (
         manifest is None

@@ -54,7 +54,7 @@ Signature = tuple[int, int, int]  # size, mtime (ns) and inode of a written file
 class Written:
     files: int  # files in the new site
     rewritten: int  # of those, files written anew (the rest are the old site's, unchanged)
-    signatures: dict[PurePosixPath, Signature]  # of the files written anew
+    signatures: dict[PurePosixPath, Signature]  # of the files `write` put there (written or linked)
 
 
 def signature(path: Path | str) -> Signature:
@@ -132,7 +132,7 @@ class Staging:
         self.folder = claimed or Path(
             tempfile.mkdtemp(prefix=f".{self.out_dir.name}.new-", dir=self.out_dir.parent)
         )
-        self.signatures: dict[PurePosixPath, Signature] = {}  # of the files written anew
+        self.signatures: dict[PurePosixPath, Signature] = {}  # of the files `write` put here
         self.old_site = self.out_dir.is_dir()
         self.relinked = 0  # files `write` found unchanged in the old site, and linked
         self.done = False
@@ -234,12 +234,9 @@ def claim(spare: Path, out_dir: Path) -> Path | None:
 
 def write_file(top: str, rel: str, content: bytes) -> Signature:
     """A new file below `top` (never written into an existing one, which a spare may share
-    with the live site). Its folders are made on demand, since from a spare most exist, but
-    never `top` itself: a render worker that outlives a killed build must not bring back the
-    staging folder that the next build cleared away."""
+    with the live site)."""
     target = f"{top}/{rel}"
-    if (folder := os.path.dirname(rel)) and not os.path.isdir(f"{top}/{folder}"):
-        make_folder(top, folder)
+    folders_for(top, rel)
     with open(target, "xb") as out:
         out.write(content)
         out.flush()  # so that the size and time below are final
@@ -261,14 +258,20 @@ def holds(path: str, content: bytes) -> bool:
 
 
 def link_file(top: str, rel: str, source: str) -> Signature:
-    """A new name below `top` for the file at source (a hard link: no bytes written). Its
-    folders are made on demand, never `top` itself, as in write_file."""
+    """A new name below `top` for the file at source (a hard link: no bytes written)."""
     target = f"{top}/{rel}"
-    if (folder := os.path.dirname(rel)) and not os.path.isdir(f"{top}/{folder}"):
-        make_folder(top, folder)
+    folders_for(top, rel)
     os.link(source, target, follow_symlinks=False)
     found = os.stat(target, follow_symlinks=False)
     return (found.st_size, found.st_mtime_ns, found.st_ino)
+
+
+def folders_for(top: str, rel: str) -> None:
+    """The folders a new file at `rel` below `top` needs, made on demand (from a spare most
+    exist), but never `top` itself: a render worker that outlives a killed build must not
+    bring back the staging folder that the next build cleared away."""
+    if (folder := os.path.dirname(rel)) and not os.path.isdir(f"{top}/{folder}"):
+        make_folder(top, folder)
 
 
 def make_folder(top: str, rel: str) -> None:
