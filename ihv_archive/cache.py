@@ -27,6 +27,7 @@ import pickle
 import shutil
 import sqlite3
 import sys
+from collections.abc import Iterable
 from contextlib import closing, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -43,7 +44,7 @@ from .load import Signature as PostSignature
 from .render import Body, Fragment, FragmentLost, Memo, Page
 from .write import Signature, signature_if_present
 
-FORMAT = "2"
+FORMAT = "3"
 LIBRARIES = (
     "jinja2",
     "markupsafe",
@@ -74,7 +75,8 @@ CREATE TABLE IF NOT EXISTS bodies (
     post TEXT, in_feed INTEGER, followed BLOB, page TEXT, feed TEXT, PRIMARY KEY (post, in_feed));
 CREATE TABLE IF NOT EXISTS fragments (key TEXT PRIMARY KEY, html TEXT);
 CREATE TABLE IF NOT EXISTS pages (
-    site_path TEXT PRIMARY KEY, path TEXT, inputs BLOB, content BLOB, size INTEGER, mtime INTEGER, inode INTEGER);
+    site_path TEXT PRIMARY KEY, path TEXT, inputs BLOB, content BLOB, size INTEGER, mtime INTEGER, inode INTEGER,
+    recipe BLOB);
 """
 
 
@@ -104,6 +106,9 @@ class Manifest:
     held_back_until: datetime | None  # the date of the next scheduled post: the site changes then
     counts: tuple[int, int, int]  # posts, HTML pages and feeds (for the summary)
     files: dict[str, Signature] = field(default_factory=dict)  # every file of the site, as written
+    # Post files changed just before they were read: their signature does not vouch for their
+    # bytes (load.ParseCache), so they must be read again.
+    racy: frozenset[str] = frozenset()
 
 
 def make_cache_folder(folder: Path) -> None:
@@ -233,7 +238,9 @@ class BuildCache:
             body = Body(Fragment(page, fetch=fetch), Fragment(feed, fetch=fetch) if feed else None)
             memo.bodies[(post, bool(in_feed))] = (tuple(pickle.loads(followed)) if followed else (), body)
         out = str(self.out_dir)  # a plain string: 10,000s of paths, no pathlib overhead
-        for site_path, path, inputs, content, size, mtime, inode in db.execute("SELECT * FROM pages"):
+        for site_path, path, inputs, content, size, mtime, inode in db.execute(
+            "SELECT site_path, path, inputs, content, size, mtime, inode FROM pages"
+        ):  # not the recipes: only the quick rebuild reads them, a few at a time
             # Verified now, against the file the last build wrote: a page is reused only
             # if its file is still exactly that one.
             if signature_if_present(f"{out}/{path}") == (size, mtime, inode):
@@ -342,6 +349,7 @@ class BuildCache:
                         inputs,
                         memo.contents[site_path],
                         *signatures[site_path],
+                        memo.recipes.get(site_path),
                     )
                 ]
 
@@ -407,6 +415,143 @@ class BuildCache:
         where = " AND ".join(f"{column} = ?" for column in key_columns)
         db.executemany(f"DELETE FROM {table} WHERE {where}", gone)
         return len(gone)
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """A page as the build cache records it (a row of `pages`)."""
+
+    path: str  # its file, below the output folder
+    inputs: bytes  # the digest of its template and context (render.inputs_digest)
+    content: bytes  # the digest of its bytes
+    signature: Signature  # of its file, as written
+    recipe: bytes | None  # what it was made from (render.recipe)
+
+
+class Records:
+    """The build cache read a row at a time, and changed in place: for the quick rebuild
+    (quick.py), which needs a few posts and pages of it, not all of them (BuildCache)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.posts: dict[str, ParsedFile | None] = {}  # read so far
+
+    @classmethod
+    def open(cls, config: Config) -> Records | None:
+        """The cache of `build` for this address and output folder, if there is one and it was
+        made by this version of the code (read_manifest has checked as much)."""
+        file = cache_file(config)
+        if not file.exists():
+            return None
+        try:
+            db = sqlite3.connect(file, timeout=30)
+            code = db.execute("SELECT value FROM meta WHERE name = 'code'").fetchone()
+        except sqlite3.Error:
+            return None
+        if code is None or code[0] != code_version():
+            db.close()
+            return None
+        return cls(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def entry(self, rel: str) -> ParsedFile | None:
+        """What the last build parsed from a post file (by its path below content/posts)."""
+        if rel not in self.posts:
+            self.read_entries([rel])
+        return self.posts[rel]
+
+    def read_entries(self, rels: Iterable[str]) -> None:
+        """Read these posts' entries now, in a few queries rather than one each."""
+        wanted = sorted(set(rels) - self.posts.keys())
+        for start in range(0, len(wanted), 500):  # SQLite takes at most 999 parameters
+            some = wanted[start : start + 500]
+            self.posts.update(dict.fromkeys(some))
+            marks = ", ".join("?" * len(some))
+            for rel, blob in self.db.execute(f"SELECT path, entry FROM files WHERE path IN ({marks})", some):
+                entry = pickle.loads(blob)
+                self.posts[rel] = entry if isinstance(entry, ParsedFile) else None
+
+    def bodies_of(self, post_key: str) -> list[tuple[bool, str, str | None]]:
+        """A post's bodies: whether each was made for feeds too, and its fragments' keys."""
+        rows = self.db.execute("SELECT in_feed, page, feed FROM bodies WHERE post = ?", (post_key,))
+        return [(bool(in_feed), page, feed) for in_feed, page, feed in rows]
+
+    def bodies_showing(self, keys: list[str]) -> int:
+        """How many bodies show any of these fragments."""
+        marks = ", ".join("?" * len(keys))
+        query = f"SELECT count(*) FROM bodies WHERE page IN ({marks}) OR feed IN ({marks})"
+        found: int = self.db.execute(query, [*keys, *keys]).fetchone()[0]
+        return found
+
+    def fragment(self, key: str) -> str:
+        """A fragment's text, checked against its key."""
+        row = self.db.execute("SELECT html FROM fragments WHERE key = ?", (key,)).fetchone()
+        if row is None or digest(row[0]) != key:
+            raise FragmentLost(f"the build cache lost or damaged a part of a post ({key})")
+        text: str = row[0]
+        return text
+
+    def pages_naming(self, rels: set[str]) -> dict[str, PageRecord]:
+        """The pages whose recipe names any of these posts (by their paths below content/posts):
+        every page that shows one of them, and perhaps a few more whose recipe holds the same
+        characters in some other way (rendering those again changes nothing)."""
+        found: dict[str, PageRecord] = {}
+        for rel in sorted(rels):
+            for site_path, path, inputs, content, size, mtime, inode, recipe in self.db.execute(
+                "SELECT site_path, path, inputs, content, size, mtime, inode, recipe FROM pages "
+                "WHERE instr(recipe, ?) > 0",
+                (rel.encode("utf-8"),),
+            ):
+                found[site_path] = PageRecord(path, inputs, content, (size, mtime, inode), recipe)
+        return found
+
+    def save(
+        self,
+        files: dict[str, ParsedFile],
+        bodies: dict[tuple[str, bool], tuple[Any, Body]],
+        bodies_gone: list[tuple[str, bool]],
+        fragments_gone: set[str],
+        pages: dict[str, PageRecord],
+        manifest: Manifest,
+    ) -> None:
+        """Write down what a quick rebuild changed, in one transaction, as `BuildCache.save`
+        would have written it after a whole build."""
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?, ?)",
+                [(rel, pickle.dumps(entry, protocol=5)) for rel, entry in files.items()],
+            )
+            self.db.executemany("DELETE FROM bodies WHERE post = ? AND in_feed = ?", bodies_gone)
+            fragments = [f for _, body in bodies.values() for f in (body.page_html, body.feed_html) if f]
+            self.db.executemany(
+                "INSERT OR IGNORE INTO fragments VALUES (?, ?)", [(f.key, f.text) for f in fragments]
+            )
+            self.db.executemany(
+                "INSERT OR REPLACE INTO bodies VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        post,
+                        in_feed,
+                        pickle.dumps(followed, protocol=5) if followed else None,
+                        body.page_html.key,
+                        body.feed_html.key if body.feed_html else None,
+                    )
+                    for (post, in_feed), (followed, body) in bodies.items()
+                ],
+            )
+            self.db.executemany("DELETE FROM fragments WHERE key = ?", [(key,) for key in fragments_gone])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (site_path, r.path, r.inputs, r.content, *r.signature, r.recipe)
+                    for site_path, r in pages.items()
+                ],
+            )
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('manifest', ?)", (pickle.dumps(manifest, protocol=5),)
+            )
 
 
 def prune(folder: Path, keep: Path) -> None:

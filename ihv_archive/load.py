@@ -42,12 +42,11 @@ class ParseCache:
     entries: dict[str, ParsedFile] = field(default_factory=dict)  # by path below content/posts
     parsed: int = 0  # files parsed by the last load (the rest came from here)
 
-    def settled(self) -> dict[str, Signature] | None:
-        """Every post file's signature as the last load found it, if each one stands for the
-        bytes that were parsed (none had changed just before); otherwise None."""
-        if not all(entry.trusted for entry in self.entries.values()):
-            return None
-        return {rel: entry.signature for rel, entry in self.entries.items()}
+    def signatures(self) -> tuple[dict[str, Signature], frozenset[str]]:
+        """Every post file's signature as the last load found it, and the files whose
+        signature does not stand for the bytes that were parsed (changed just before)."""
+        racy = frozenset(rel for rel, entry in self.entries.items() if not entry.trusted)
+        return {rel: entry.signature for rel, entry in self.entries.items()}, racy
 
 
 def vocabulary_key(tags: dict[str, Tag]) -> str:
@@ -81,15 +80,22 @@ def post_files(posts_dir: Path) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def posts_unchanged(posts_dir: Path, settled: dict[str, Signature]) -> bool:
-    """Are the post files exactly those, each with that very signature (so, those bytes)?"""
+def changed_posts(posts_dir: Path, recorded: dict[str, Signature]) -> set[str] | None:
+    """The post files whose signature is no longer the recorded one, if the post files are
+    still exactly those; None if one was added or removed."""
     files = post_files(posts_dir)
-    if len(files) != len(settled):
-        return False
-    try:
-        return all(signature_of(os.stat(file)) == settled.get(rel) for rel, file in files)
-    except OSError:  # deleted meanwhile
-        return False
+    if len(files) != len(recorded):
+        return None
+    changed = set()
+    for rel, file in files:
+        if rel not in recorded:
+            return None
+        try:
+            if signature_of(os.stat(file)) != recorded[rel]:
+                changed.add(rel)
+        except OSError:  # deleted meanwhile
+            return None
+    return changed
 
 
 def load_tags(config: Config) -> dict[str, Tag] | list[Problem]:

@@ -2,8 +2,10 @@
 
 With the build cache (cache.py), load and render get last build's parse cache and render
 memo, so only what changed is parsed and rendered again, and the writer keeps the files
-whose pages did not change. Before any of that, up_to_date asks whether anything the last
-build read or wrote has changed at all: if not, there is nothing to do.
+whose pages did not change. Before any of that, from_records asks whether the last build's
+records are enough: if nothing it read or wrote has changed, there is nothing to do; if
+only the text of some posts changed, the quick rebuild (quick.py) renders only the pages
+that show them, from the records, and reads nothing else.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from pathlib import Path
 from .cache import BuildCache, Manifest, clear, mark_used, read_manifest
 from .config import Config
 from .digest import digest
-from .load import load, posts_unchanged
+from .load import changed_posts, load
 from .problems import ProblemsFound
+from .quick import quick_build
 from .render import FragmentLost, Page, Progress, files_fingerprint, render, search_parts
 from .search import index_search
 from .urls import Urls
@@ -86,7 +89,7 @@ def build(
     inputs = inputs_fingerprint(config)
     if not use_cache:
         clear(config.root)
-    elif (result := up_to_date(config, now, search, inputs)) is not None:
+    elif (result := from_records(config, now, search, inputs)) is not None:
         return result
     cache = BuildCache.open(config)
     try:
@@ -122,39 +125,51 @@ def inputs_fingerprint(config: Config) -> str:
     )
 
 
-def up_to_date(config: Config, now: datetime, search: bool, inputs: str) -> BuildResult | None:
-    """The last build's result, if a build now would make the very same site and the output
-    folder still holds exactly the files that build wrote; otherwise None. `inputs` is
-    inputs_fingerprint(config), taken now. As `make` does, but with git's care for files
-    changed within a clock tick (load.ParseCache.settled): nothing is read but the cache's
-    manifest and the templates, and nothing is parsed or rendered."""
+def from_records(config: Config, now: datetime, search: bool, inputs: str) -> BuildResult | None:
+    """A build made from the last build's records (its manifest and cache) alone, when they
+    are enough; otherwise None, and the whole build runs. They are enough when nothing but
+    the post files may have changed since: the same settings, tag vocabulary, templates and
+    images (`inputs`, inputs_fingerprint(config) taken now), no scheduled post due, the same
+    post files. Then, if none of those changed either, the site is up to date; if some did,
+    and the site has no search index (made by the whole build), the quick rebuild tries."""
     manifest = read_manifest(config)
     if (
         manifest is None
         or manifest.search != search
         or (manifest.held_back_until is not None and now >= manifest.held_back_until)
         or manifest.inputs != inputs
-        or not posts_unchanged(config.posts_dir, manifest.posts)
+        or (changed := changed_posts(config.posts_dir, manifest.posts)) is None
     ):
         return None
     recover(config.out_dir)  # what a killed build may have left: the site as it was, if it can
-    if not holds_exactly(config.out_dir, manifest.files):
+    if not changed and not manifest.racy:
+        if not holds_exactly(config.out_dir, manifest.files):
+            return None
+        mark_used(config)
+        return recorded_result(manifest, 0)
+    if search or (written := quick_build(config, now, manifest, changed | manifest.racy)) is None:
         return None
-    mark_used(config)
+    return recorded_result(manifest, written)
+
+
+def recorded_result(manifest: Manifest, written: int) -> BuildResult:
+    """The result of a build made from the records: the last build's site, but for the files
+    written now (a quick rebuild changes no page's path, nor the search index)."""
     posts, pages, feeds = manifest.counts
-    files = len(manifest.files)
-    return BuildResult(posts, files, pages, feeds, 0, "reused" if search else "off")
+    return BuildResult(
+        posts, len(manifest.files), pages, feeds, written, "reused" if manifest.search else "off"
+    )
 
 
 def _manifest(
     inputs: str, site: Site, cache: BuildCache, search: bool, counts: tuple[int, int, int]
 ) -> Manifest | None:
-    """What up_to_date will check before the next build, if this one can vouch for it all."""
-    settled = cache.parse_cache.settled()
-    if settled is None or not site.posts:  # an empty archive's feeds are dated by the build's time
+    """What from_records will check before the next build."""
+    if not site.posts:  # an empty archive's feeds are dated by the build's time
         return None
+    signatures, racy = cache.parse_cache.signatures()
     held_back = [post.date for post in site.all_posts if not post.draft and post.date > site.now]
-    return Manifest(search, inputs, settled, min(held_back, default=None), counts)
+    return Manifest(search, inputs, signatures, min(held_back, default=None), counts, racy=racy)
 
 
 def _build(

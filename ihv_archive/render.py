@@ -12,6 +12,7 @@ import calendar
 import hashlib
 import heapq
 import importlib.util
+import io
 import json
 import multiprocessing
 import os
@@ -20,7 +21,7 @@ import posixpath
 import sys
 import traceback
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,7 @@ from markupsafe import Markup
 
 from .children import die_with, may_run_python_in_a_child
 from .config import Config
-from .content import Post
+from .content import Post, Tag
 from .digest import digest
 from .problems import Problem, display_path
 from .urls import SearchPart, UnsafePath, Urls
@@ -173,6 +174,7 @@ class Memo:
     compiled: Path | None = None  # where compiled templates are kept between runs (cache.py)
     related_key: str = ""  # every post's path, date and tags: what related posts depend on
     related: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    recipes: dict[str, bytes] = field(default_factory=dict)  # of the pages the last render made (recipe)
     rendered: int = 0  # pages the last render made anew
     reused: int = 0  # pages it took from the memo
 
@@ -196,6 +198,49 @@ def reduce(value: Any) -> Any:
 
 def inputs_digest(template: str, context: dict[str, Any]) -> bytes:
     return hashlib.blake2b(pickle.dumps((template, reduce(context)), protocol=5), digest_size=16).digest()
+
+
+class _RecipePickler(pickle.Pickler):
+    def persistent_id(self, obj: Any) -> tuple[str, str] | None:
+        if isinstance(obj, Post):
+            return ("post", obj.rel_path.as_posix())
+        if isinstance(obj, Fragment):
+            return ("fragment", obj.key)
+        return None
+
+
+class _RecipeUnpickler(pickle.Unpickler):
+    def __init__(self, data: bytes, post: Callable[[str], Any], fragment: Callable[[str], Any]) -> None:
+        super().__init__(io.BytesIO(data))
+        self.post, self.fragment = post, fragment
+
+    def persistent_load(self, pid: Any) -> Any:
+        kind, reference = pid
+        return self.post(reference) if kind == "post" else self.fragment(reference)
+
+
+def recipe(template: str, context: dict[str, Any]) -> bytes:
+    """What a page was made from, so that it can be rendered again on its own (quick.py): its
+    template and context, each post standing as its path below content/posts and each HTML
+    fragment as its key. So the pages that show a post are those whose recipe names it."""
+    buffer = io.BytesIO()
+    _RecipePickler(buffer, protocol=5).dump((template, context))
+    return buffer.getvalue()
+
+
+def from_recipe(
+    data: bytes, post: Callable[[str], Post], fragment: Callable[[str], Fragment]
+) -> tuple[str, dict[str, Any]]:
+    """A recipe's template and context, its posts and fragments given by `post` and `fragment`."""
+    template, context = _RecipeUnpickler(data, post, fragment).load()
+    return template, context
+
+
+def posts_named(data: bytes) -> set[str]:
+    """The posts a recipe names (by their paths below content/posts), without reading them."""
+    named: set[str] = set()
+    _RecipeUnpickler(data, named.add, lambda key: None).load()
+    return named
 
 
 # --- presentation helpers (pure; exposed to templates as filters) -------------------------
@@ -391,8 +436,8 @@ class LinkTargets:
     """Where a link to another post's file leads. Built once a render, not once a post."""
 
     urls: Urls
-    by_file: dict[PurePosixPath, Post]
-    published: frozenset[Post]
+    by_file: Mapping[PurePosixPath, Post]  # every post, drafts too (quick.py reads them as asked)
+    published: Container[Post]
     unreadable: frozenset[PurePosixPath]
 
     @classmethod
@@ -626,12 +671,14 @@ def in_parallel(
 Settled = tuple[bytes, Page, FileSignature | None]
 
 
-def make_environment(site: Site, urls: Urls, compiled: Path | None = None) -> jinja2.Environment:
+def make_environment(
+    config: Config, tags: dict[str, Tag], urls: Urls, compiled: Path | None = None
+) -> jinja2.Environment:
     """The templates' environment; with `compiled`, each template is compiled once and read
     back by later runs while its source is unchanged (Jinja checks), instead of compiled
     again by every build (0.07 s for ours)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(site.config.templates_dir),
+        loader=jinja2.FileSystemLoader(config.templates_dir),
         bytecode_cache=compiled_templates(compiled) if compiled is not None else None,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
@@ -647,8 +694,8 @@ def make_environment(site: Site, urls: Urls, compiled: Path | None = None) -> ji
         rfc3339=rfc3339,
     )
     env.globals.update(
-        site=site.config,
-        tags=site.tags,
+        site=config,
+        tags=tags,
         urls=urls,
         href=urls.href,
         absolute=urls.absolute,
@@ -656,7 +703,7 @@ def make_environment(site: Site, urls: Urls, compiled: Path | None = None) -> ji
         # Called by post.html rather than passed to it: both follow from the post alone, so a
         # page's inputs (what the memo compares) need not include them.
         reading_time=reading_time,
-        structured_data=partial(json_ld, config=site.config, urls=urls),
+        structured_data=partial(json_ld, config=config, urls=urls),
     )
     return env
 
@@ -678,7 +725,7 @@ def compiled_templates(folder: Path) -> jinja2.BytecodeCache:
     return CompiledTemplates(str(folder))
 
 
-class _Templates:
+class Templates:
     """Renders templates to Pages, turning template mistakes into problems with file and line,
     and taking unchanged pages from the memo when there is one. With a sink, each page's
     bytes go there as soon as they are rendered, and its Page holds none."""
@@ -700,6 +747,7 @@ class _Templates:
         self.memo = memo
         self.made: dict[str, tuple[bytes, Page]] = {}
         self.contents: dict[str, bytes] = {}
+        self.recipes: dict[str, bytes] = {}
 
     def page(self, site_path: str, template: str, **context: Any) -> Page | None:
         return self.many([(site_path, template, context)])[0]
@@ -743,6 +791,8 @@ class _Templates:
                 self.problems.append(outcome)
             else:
                 results[n] = self._made(jobs[n][0], inputs, outcome)
+                if self.memo is not None:
+                    self.recipes[jobs[n][0]] = recipe(jobs[n][1], jobs[n][2])
         return results
 
     def _render(self, site_path: str, template: str, context: dict[str, Any]) -> bytes | Problem:
@@ -846,7 +896,7 @@ def posts_by_year(site: Site) -> dict[int, tuple[Post, ...]]:
 
 
 def post_pages(
-    t: _Templates,
+    t: Templates,
     site: Site,
     urls: Urls,
     bodies: dict[Post, Body],
@@ -875,7 +925,7 @@ def post_pages(
 
 
 def list_pages(
-    t: _Templates, site: Site, urls: Urls, by_tag: dict[str, tuple[Post, ...]], workers: int = 1
+    t: Templates, site: Site, urls: Urls, by_tag: dict[str, tuple[Post, ...]], workers: int = 1
 ) -> list[Page | None]:
     per_page = site.config.posts_per_page
     lists: list[tuple[str, str, dict[str, Any]]] = [
@@ -894,8 +944,10 @@ def tag_counts(by_tag: dict[str, tuple[Post, ...]]) -> dict[str, int]:
     return {slug: len(posts) for slug, posts in by_tag.items()}
 
 
-def archive_pages(t: _Templates, urls: Urls, years: dict[int, tuple[Post, ...]]) -> Iterator[Page | None]:
-    yield t.page(urls.archive(), "archive.html", years=years)
+def archive_pages(t: Templates, urls: Urls, years: dict[int, tuple[Post, ...]]) -> Iterator[Page | None]:
+    # The archive page shows each year's count, so it is given counts, not posts: then it
+    # depends on no post (an edit to one need not render it again, quick.py).
+    yield t.page(urls.archive(), "archive.html", years={year: len(posts) for year, posts in years.items()})
     for year, posts in years.items():
         yield t.page(urls.archive(year), "archive_year.html", year=year, posts=posts)
 
@@ -909,7 +961,7 @@ def feed_updated(posts: tuple[Post, ...], site: Site) -> datetime:
 
 
 def feed_pages(
-    t: _Templates, site: Site, urls: Urls, bodies: dict[Post, Body], feeds: Feeds
+    t: Templates, site: Site, urls: Urls, bodies: dict[Post, Body], feeds: Feeds
 ) -> Iterator[Page | None]:
     site_feed, tag_feeds = feeds
 
@@ -941,7 +993,7 @@ def feed_pages(
 
 
 def small_pages(
-    t: _Templates, site: Site, urls: Urls, listed: Iterable[str], counts: dict[str, int]
+    t: Templates, site: Site, urls: Urls, listed: Iterable[str], counts: dict[str, int]
 ) -> Iterator[Page | None]:
     changed = {urls.post(p): last_change(p) for p in site.posts}
     entries = [(path, changed.get(path)) for path in sorted(listed)]
@@ -955,7 +1007,7 @@ def small_pages(
     yield t.file(urls.NOJEKYLL, b"")
 
 
-def static_files(t: _Templates, site: Site, urls: Urls) -> Iterator[Page]:
+def static_files(t: Templates, site: Site, urls: Urls) -> Iterator[Page]:
     """Files copied as they are: the theme's (templates/static/) and editors' images."""
     for folder, prefix in (
         (site.config.templates_dir / "static", urls.STATIC),
@@ -966,7 +1018,7 @@ def static_files(t: _Templates, site: Site, urls: Urls) -> Iterator[Page]:
                 yield t.file(prefix + file.relative_to(folder).as_posix(), file.read_bytes())
 
 
-def alias_pages(t: _Templates, site: Site, urls: Urls, taken: set[PurePosixPath]) -> Iterator[Page | None]:
+def alias_pages(t: Templates, site: Site, urls: Urls, taken: set[PurePosixPath]) -> Iterator[Page | None]:
     for post in site.posts:
         for alias in post.aliases:
             try:
@@ -1044,12 +1096,12 @@ def render(
             memo.page_version, memo.env = page_version, None
             memo.pages = {path: (b"", page) for path, (_, page) in memo.pages.items()}
         if memo.env is None:
-            memo.env = make_environment(site, urls, memo.compiled)
+            memo.env = make_environment(site.config, site.tags, urls, memo.compiled)
         memo.rendered = memo.reused = 0
         env = memo.env
     else:
-        env = make_environment(site, urls)
-    t = _Templates(env, site.config.templates_dir, problems, memo, progress, sink)
+        env = make_environment(site.config, site.tags, urls)
+    t = Templates(env, site.config.templates_dir, problems, memo, progress, sink)
     md = markdown.make_markdown(site.config.allow_html)
     by_tag = posts_by_tag(site)  # grouped once: lists, feeds, counts and related posts all use it
     feeds = feed_posts(site, by_tag)
@@ -1073,4 +1125,5 @@ def render(
     pages += [p for p in alias_pages(t, site, urls, {p.path for p in pages}) if p is not None]
     if memo is not None:
         memo.pages, memo.contents = t.made, t.contents  # only this render's: deleted ones are forgotten
+        memo.recipes = t.recipes
     return pages, problems

@@ -2,11 +2,14 @@
 
 The whole site is written into a fresh folder beside the output folder and swapped into
 place only when every file is written, so a failed or killed build never leaves a
-half-written site, and files of deleted posts never survive a build.
+half-written site, and files of deleted posts never survive a build. The quick rebuild
+(quick.py), which changes a few files of a site that keeps all the others, replaces them
+in place instead, all of them or none (replace_files).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -39,12 +42,50 @@ def refuse_unsafe_out_dir(out_dir: Path, protected: Iterable[Path]) -> None:
 
 def recover(out_dir: Path) -> None:
     """Clear what a killed build left beside the output folder; if it was killed between the
-    two renames of the swap, the previous site is put back first."""
+    two renames of the swap, the previous site is put back first; if it was killed while
+    replacing files in place, after it had committed to them, it is finished."""
     leftovers = sorted(out_dir.parent.glob(f".{out_dir.name}.old-*"))
     if not out_dir.exists() and leftovers:
         leftovers.pop().rename(out_dir)
     for leftover in [*leftovers, *out_dir.parent.glob(f".{out_dir.name}.new-*")]:
         shutil.rmtree(leftover, ignore_errors=True)
+    for patch in sorted(out_dir.parent.glob(f".{out_dir.name}.patch-*")):
+        if (patch / COMMIT).is_file() and out_dir.is_dir():
+            put_in_place(patch, out_dir)
+        else:
+            shutil.rmtree(patch, ignore_errors=True)
+
+
+COMMIT = "commit.json"  # in a patch folder: the files it replaces, in the order of its file names
+
+
+def replace_files(out_dir: Path, contents: dict[str, bytes]) -> dict[str, Signature]:
+    """Replace some files of the site in place (each by its path there), all or none even if
+    the build is killed meanwhile: the new files are written into a folder beside the site,
+    then the list of them is saved (the commit), and only then is each renamed into place
+    (atomically: a reader sees the old file or the new one). Killed before the commit, the
+    site is as it was; after it, `recover` finishes the renames. Returns their signatures."""
+    names = [checked(PurePosixPath(rel)) for rel in contents]
+    folder = tempfile.mkdtemp(prefix=f".{out_dir.name}.patch-", dir=out_dir.parent)
+    try:
+        signatures = {rel: write_file(folder, str(n), contents[rel]) for n, rel in enumerate(names)}
+        with open(f"{folder}/{COMMIT}.new", "w", encoding="utf-8") as commit:
+            json.dump(names, commit)
+        os.replace(f"{folder}/{COMMIT}.new", f"{folder}/{COMMIT}")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # not committed: the site stays as it was
+        raise
+    put_in_place(Path(folder), out_dir)
+    return signatures  # a rename keeps a file's size, time and inode
+
+
+def put_in_place(patch: Path, out_dir: Path) -> None:
+    """Rename a committed patch's files into the site, then remove the patch."""
+    names = json.loads((patch / COMMIT).read_text(encoding="utf-8"))
+    for n, rel in enumerate(names):
+        with suppress(FileNotFoundError):  # put in place before a build was killed
+            os.replace(f"{patch}/{n}", f"{out_dir}/{checked(PurePosixPath(rel))}")
+    shutil.rmtree(patch, ignore_errors=True)
 
 
 Signature = tuple[int, int, int]  # size, mtime (ns) and inode of a written file

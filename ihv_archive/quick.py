@@ -1,0 +1,249 @@
+"""The quick rebuild: after edits that changed nothing of a post but its text.
+
+That is the usual edit. The post keeps its title, date, tags, summary and address, so it
+keeps its place in every list, feed and archive, its neighbours and related posts stay the
+same, and so does every link to it. Every page is made from its template and the posts it
+shows (render.py), so a page that does not show the edited post is made from exactly what
+it was made from last time, and is the same. The pages to render again are therefore known
+from the build cache alone: those whose recipe (render.recipe) names the post. This renders
+only those, from their recipes, reading from the cache only the posts they show, and writes
+only the files whose bytes changed: it reads no other post file and renders no other page.
+
+Anything else takes the whole build (pipeline._build), to which this gives way by returning
+None before it has changed anything: a post added, removed, or changed in more than its
+text; a problem in the new text; a draft or scheduled post edited; a site folder whose
+files are not the ones the last build wrote; a cache that is not whole. The settings,
+tags, templates, images and the search index are pipeline.from_records's to check.
+
+The site is changed in place, all or nothing (write.replace_files), and then the cache in
+one transaction, into the very records a whole build would have left: the next build, quick
+or whole, cannot tell the difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import closing
+from dataclasses import fields, replace
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from .cache import Manifest, PageRecord, Records, compiled_templates_folder
+from .config import Config
+from .content import Post, Tag
+from .load import ParseCache, load_post, load_tags, vocabulary_key
+from .problems import Problem, display_path
+from .render import (
+    Body,
+    Followed,
+    Fragment,
+    FragmentLost,
+    LinkTargets,
+    Memo,
+    Page,
+    Templates,
+    from_recipe,
+    image_sizes,
+    lazy,
+    make_environment,
+    posts_named,
+    render_body,
+)
+from .urls import Urls
+from .validate import is_published
+from .write import files_below, files_intact, replace_files
+
+if TYPE_CHECKING:
+    from . import markdown
+else:
+    markdown = lazy("ihv_archive.markdown")  # as render.py: loaded when first used
+
+# Every field of a post but its text (and the key of its bytes): what other pages may show.
+OUTSIDE = tuple(f.name for f in fields(Post) if f.name not in ("body", "key"))
+
+
+def outside(post: Post) -> tuple[Any, ...]:
+    return tuple(getattr(post, name) for name in OUTSIDE)
+
+
+class GiveWay(Exception):
+    """The edits are not for the quick rebuild: the whole build is to run."""
+
+
+class StoredPosts(Mapping[PurePosixPath, Post]):
+    """Every post, by its file below content/posts, read from the cache when asked (a body
+    asks only for the posts it links to); the edited posts as they are now."""
+
+    def __init__(self, records: Records, edited: dict[str, Post]) -> None:
+        self.records, self.edited = records, edited
+
+    def find(self, rel: str) -> Post | None:
+        if rel in self.edited:
+            return self.edited[rel]
+        entry = self.records.entry(rel)
+        return entry.result if entry is not None and isinstance(entry.result, Post) else None
+
+    def post(self, rel: str) -> Post:
+        """A post that a page shows: the cache must have it."""
+        if (post := self.find(rel)) is None:
+            raise GiveWay
+        return post
+
+    def __getitem__(self, file: PurePosixPath) -> Post:
+        if (post := self.find(file.as_posix())) is None:
+            raise KeyError(file)  # a link to a post that is not there: a problem to report
+        return post
+
+    def __iter__(self) -> Iterator[PurePosixPath]:  # not needed to resolve a link
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+
+class PublishedAt:
+    """The posts a build at `now` publishes (validate.is_published), as a container."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __contains__(self, post: object) -> bool:
+        return isinstance(post, Post) and is_published(post, self.now)
+
+
+def quick_build(config: Config, now: datetime, manifest: Manifest, changed: set[str]) -> int | None:
+    """The build after these post files changed (by their paths below content/posts), if it
+    can be made from the records: the number of files it wrote. Otherwise None, with nothing
+    changed."""
+    if not files_intact(config.out_dir, manifest.files):
+        return None  # the pages it would keep must be the very files the last build wrote
+    records = Records.open(config)
+    if records is None:
+        return None
+    with closing(records):
+        try:
+            return _quick_build(config, now, manifest, changed, records)
+        except (GiveWay, FragmentLost):
+            return None
+
+
+def _quick_build(
+    config: Config, now: datetime, manifest: Manifest, changed: set[str], records: Records
+) -> int:
+    tags = load_tags(config)
+    if isinstance(tags, list):
+        raise GiveWay
+    parse_cache, edited = edited_posts(config, now, tags, changed, records)
+    files = {rel: parse_cache.entries[rel] for rel in changed}
+    manifest = replace(
+        manifest,
+        posts={**manifest.posts, **{rel: entry.signature for rel, entry in files.items()}},
+        racy=(manifest.racy - changed) | {rel for rel, entry in files.items() if not entry.trusted},
+    )
+    if not edited:  # the same bytes after all (read again: their signatures could not vouch)
+        if files_below(config.out_dir) != manifest.files.keys():
+            raise GiveWay  # but a file was added to the site by hand: as up_to_date checks
+        records.save(files, {}, [], set(), {}, manifest)
+        return 0
+
+    urls = Urls(config.base_url)
+    posts = StoredPosts(records, {rel: new for rel, (_, new) in edited.items()})
+    bodies, instead = new_bodies(config, now, urls, edited, posts, records)
+    shown = records.pages_naming(set(edited))
+
+    def fragment(key: str) -> Fragment:
+        return instead.get(key) or Fragment(key, fetch=records.fragment)
+
+    recipes = {site_path: record.recipe for site_path, record in shown.items() if record.recipe is not None}
+    if len(recipes) != len(shown):
+        raise GiveWay
+    # Every post these pages show, read from the cache at once (a year's archive shows hundreds)
+    records.read_entries({rel for recipe in recipes.values() for rel in posts_named(recipe)} - set(edited))
+    jobs = [(site_path, *from_recipe(recipe, posts.post, fragment)) for site_path, recipe in recipes.items()]
+    env = make_environment(config, tags, urls, compiled_templates_folder(config.root))
+    memo = Memo(
+        env=env,
+        pages={sp: (r.inputs, Page(PurePosixPath(r.path), None)) for sp, r in shown.items()},
+        contents={sp: r.content for sp, r in shown.items()},
+    )
+    problems: list[Problem] = []
+    templates = Templates(env, config.templates_dir, problems, memo)
+    pages = templates.many(jobs)
+    if problems or any(page is None for page in pages):
+        raise GiveWay
+
+    # The site, then the cache (a build killed between them finds the site's files changed,
+    # and takes the whole build).
+    written = replace_files(
+        config.out_dir,
+        {page.path.as_posix(): page.content for page in pages if page and page.content is not None},
+    )
+    now_shown = {
+        site_path: PageRecord(
+            record.path,
+            templates.made[site_path][0],
+            templates.contents[site_path],
+            written.get(record.path, record.signature),
+            templates.recipes[site_path],
+        )
+        for site_path, record in shown.items()
+    }
+    gone = [(old.key, in_feed) for old, _ in edited.values() for in_feed in (False, True)]
+    fragments_gone = set(instead) - {f.key for f in instead.values()}
+    manifest = replace(manifest, files={**manifest.files, **written})
+    records.save(files, bodies, gone, fragments_gone, now_shown, manifest)
+    return len(written)
+
+
+def edited_posts(
+    config: Config, now: datetime, tags: dict[str, Tag], changed: set[str], records: Records
+) -> tuple[ParseCache, dict[str, tuple[Post, Post]]]:
+    """The changed post files parsed again (a parse cache holding them), and those whose bytes
+    did change: each as it was and as it is, the same but for its text."""
+    before = {rel: records.entry(rel) for rel in sorted(changed)}
+    parse_cache = ParseCache({rel: entry for rel, entry in before.items() if entry is not None})
+    shown_dir, tags_key = display_path(config.posts_dir), vocabulary_key(tags)
+    edited: dict[str, tuple[Post, Post]] = {}
+    for rel, entry in before.items():
+        post = load_post(rel, str(config.posts_dir / rel), config, tags, parse_cache, shown_dir, tags_key)
+        if entry is None or not isinstance(entry.result, Post) or not isinstance(post, Post):
+            raise GiveWay
+        if post is entry.result:
+            continue  # the same bytes: the parse cache gave back what it had
+        if outside(post) != outside(entry.result) or not is_published(entry.result, now):
+            raise GiveWay
+        edited[rel] = (entry.result, post)
+    return parse_cache, edited
+
+
+def new_bodies(
+    config: Config,
+    now: datetime,
+    urls: Urls,
+    edited: dict[str, tuple[Post, Post]],
+    posts: StoredPosts,
+    records: Records,
+) -> tuple[dict[tuple[str, bool], tuple[Followed, Body]], dict[str, Fragment]]:
+    """The edited posts' bodies rendered again (by post key and whether made for feeds too),
+    and for each fragment of their old bodies, the new fragment that takes its place."""
+    targets = LinkTargets(urls, posts, PublishedAt(now), frozenset())
+    md = markdown.make_markdown(config.allow_html)
+    sizes = image_sizes(config.images_dir, urls)
+    bodies: dict[tuple[str, bool], tuple[Followed, Body]] = {}
+    instead: dict[str, Fragment] = {}
+    for old, new in edited.values():
+        found = records.bodies_of(old.key)
+        if len(found) != 1:
+            raise GiveWay
+        in_feed, page_key, feed_key = found[0]
+        if records.bodies_showing([page_key, *([feed_key] if feed_key else [])]) != 1:
+            raise GiveWay  # another post's body is the same HTML: pages showing it name that post
+        body, problems, followed = render_body(new, targets, md, in_feed, sizes(new))
+        if problems:
+            raise GiveWay  # the whole build reports them, with any others
+        bodies[(new.key, in_feed)] = (followed, body)
+        instead[page_key] = body.page_html
+        if feed_key and body.feed_html is not None:
+            instead[feed_key] = body.feed_html
+    return bodies, instead
