@@ -16,8 +16,9 @@ back is what was saved, for this version of the code and these settings:
   build goes on as a cold one.
 
 Beside them: the manifest of a successful build, which the next build checks before it
-reads anything else (pipeline.up_to_date), and Jinja's compiled templates, in a folder of
-their own for each version of the code.
+reads anything else (pipeline.from_records), and Jinja's compiled templates, in a folder of
+their own for each version of the code. The quick rebuild (quick.py) reads and changes the
+same tables a row at a time (Records), instead of reading them whole.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .digest import digest
 from .load import ParseCache, ParsedFile
 from .load import Signature as PostSignature
 from .render import Body, Fragment, FragmentLost, Memo, Page
-from .write import Signature, signature_if_present
+from .write import Folders, Signature, signature_if_present
 
 FORMAT = "3"
 LIBRARIES = (
@@ -98,7 +99,7 @@ def code_version() -> str:
 @dataclass(frozen=True)
 class Manifest:
     """What a successful build read and wrote, in a form that is quick to check again. While
-    none of it has changed, a build would make the very same site: pipeline.up_to_date."""
+    none of it has changed, a build would make the very same site (pipeline.from_records)."""
 
     search: bool  # whether the site has a search index
     inputs: str  # the settings, tag vocabulary, templates and images, as a digest (pipeline.py)
@@ -109,6 +110,7 @@ class Manifest:
     # Post files changed just before they were read: their signature does not vouch for their
     # bytes (load.ParseCache), so they must be read again.
     racy: frozenset[str] = frozenset()
+    folders: Folders | None = None  # the site's folders, to tell no file was added without listing them
 
 
 def make_cache_folder(folder: Path) -> None:
@@ -358,7 +360,8 @@ class BuildCache:
                 page.path.as_posix(): signatures.get(site_path) for site_path, (_, page) in memo.pages.items()
             }
             if manifest is not None and all(files.values()):  # every file vouched for
-                manifest = replace(manifest, files={**cast(dict[str, Signature], files), **search_files})
+                vouched = {**cast(dict[str, Signature], files), **search_files}
+                manifest = replace(manifest, files=vouched, folders=Folders.of(self.out_dir, vouched))
                 db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('manifest', ?)",
                     (pickle.dumps(manifest, protocol=5),),

@@ -143,7 +143,7 @@ def from_records(config: Config, now: datetime, search: bool, inputs: str) -> Bu
         return None
     recover(config.out_dir)  # what a killed build may have left: the site as it was, if it can
     if not changed and not manifest.racy:
-        if not holds_exactly(config.out_dir, manifest.files):
+        if not holds_exactly(config.out_dir, manifest.files, manifest.folders):
             return None
         mark_used(config)
         return recorded_result(manifest, 0)

@@ -52,7 +52,7 @@ from .render import (
 )
 from .urls import Urls
 from .validate import is_published
-from .write import files_below, files_intact, replace_files
+from .write import files_intact, holds_only, replace_files
 
 if TYPE_CHECKING:
     from . import markdown
@@ -142,8 +142,8 @@ def _quick_build(
         racy=(manifest.racy - changed) | {rel for rel, entry in files.items() if not entry.trusted},
     )
     if not edited:  # the same bytes after all (read again: their signatures could not vouch)
-        if files_below(config.out_dir) != manifest.files.keys():
-            raise GiveWay  # but a file was added to the site by hand: as up_to_date checks
+        if not holds_only(config.out_dir, manifest.files.keys(), manifest.folders):
+            raise GiveWay  # but a file was added to the site by hand (as from_records checks)
         records.save(files, {}, [], set(), {}, manifest)
         return 0
 
@@ -191,7 +191,8 @@ def _quick_build(
     }
     gone = [(old.key, in_feed) for old, _ in edited.values() for in_feed in (False, True)]
     fragments_gone = set(instead) - {f.key for f in instead.values()}
-    manifest = replace(manifest, files={**manifest.files, **written})
+    folders = manifest.folders.touched(config.out_dir, written) if manifest.folders else None
+    manifest = replace(manifest, files={**manifest.files, **written}, folders=folders)
     records.save(files, bodies, gone, fragments_gone, now_shown, manifest)
     return len(written)
 
@@ -201,6 +202,7 @@ def edited_posts(
 ) -> tuple[ParseCache, dict[str, tuple[Post, Post]]]:
     """The changed post files parsed again (a parse cache holding them), and those whose bytes
     did change: each as it was and as it is, the same but for its text."""
+    records.read_entries(changed)  # at once: after a build of files just saved, that is all of them
     before = {rel: records.entry(rel) for rel in sorted(changed)}
     parse_cache = ParseCache({rel: entry for rel, entry in before.items() if entry is not None})
     shown_dir, tags_key = display_path(config.posts_dir), vocabulary_key(tags)

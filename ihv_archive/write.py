@@ -13,7 +13,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Collection, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -137,9 +138,93 @@ def files_intact(folder: Path, recorded: dict[str, Signature]) -> bool:
     return all(signature_if_present(f"{top}/{name}") == expected for name, expected in recorded.items())
 
 
-def holds_exactly(folder: Path, recorded: dict[str, Signature]) -> bool:
+FolderSignature = tuple[int, int]  # mtime (ns) and inode of a folder
+RACY_NS = 2_000_000_000  # a folder changed this recently may change again within the same clock tick
+
+
+@dataclass(frozen=True)
+class Folders:
+    """The folders of a site, as they were when its files were last written. A folder's
+    modification time changes whenever a name is added to it, removed or renamed, so while
+    its signature is the same it holds the same names: it need not be listed again. A
+    signature taken within a clock tick of the folder's last change vouches for nothing
+    (git's "racy" rule, as load.ParseCache has it for post files): those are listed."""
+
+    signatures: dict[str, FolderSignature]  # by path below the site folder ("" is the folder itself)
+    racy: frozenset[str]
+
+    @classmethod
+    def of(cls, top: Path, files: Iterable[str], racy: Iterable[str] = ()) -> Folders | None:
+        """The signatures of the folders holding these files, taken now; None if one is gone.
+        The `racy` folders are taken as changed just now whatever their times say."""
+        settled = time.time_ns() - RACY_NS
+        signatures: dict[str, FolderSignature] = {}
+        recent = set(racy)
+        for folder in names_by_folder(files):
+            try:
+                found = os.stat(f"{top}/{folder}" if folder else top, follow_symlinks=False)
+            except OSError:
+                return None
+            signatures[folder] = (found.st_mtime_ns, found.st_ino)
+            if found.st_mtime_ns >= settled or found.st_ctime_ns >= settled:
+                recent.add(folder)
+        return cls(signatures, frozenset(recent))
+
+    def touched(self, top: Path, files: Iterable[str]) -> Folders | None:
+        """These signatures after the files were replaced in place (replace_files): the folders
+        holding them taken again, as changed just now (they are listed, in case a name was
+        added to one by hand beforehand)."""
+        changed = {file.rpartition("/")[0] for file in files}
+        signatures = dict(self.signatures)
+        for folder in changed:
+            try:
+                found = os.stat(f"{top}/{folder}" if folder else top, follow_symlinks=False)
+            except OSError:
+                return None
+            signatures[folder] = (found.st_mtime_ns, found.st_ino)
+        return Folders(signatures, self.racy | changed)
+
+
+def names_by_folder(files: Iterable[str]) -> dict[str, set[str]]:
+    """For files below a folder (by their paths there), every folder that holds them ("" is
+    the top one) with the names of the files and folders it holds."""
+    names: dict[str, set[str]] = {"": set()}
+    for file in files:
+        parent, _, name = file.rpartition("/")
+        while True:
+            known = parent in names
+            names.setdefault(parent, set()).add(name)
+            if known or not parent:
+                break
+            parent, _, name = parent.rpartition("/")
+    return names
+
+
+def holds_exactly(folder: Path, recorded: dict[str, Signature], folders: Folders | None = None) -> bool:
     """files_intact, and no other file below the folder."""
-    return files_intact(folder, recorded) and files_below(folder) == recorded.keys()
+    return files_intact(folder, recorded) and holds_only(folder, recorded.keys(), folders)
+
+
+def holds_only(folder: Path, files: Collection[str], folders: Folders | None = None) -> bool:
+    """Are these all the files below the folder? With the folders' signatures, only the
+    folders whose signature cannot vouch for their names are listed."""
+    if folders is None:
+        return files_below(folder) == set(files)
+    top = str(folder)
+    expected = names_by_folder(files)
+    if expected.keys() != folders.signatures.keys():
+        return False
+    for name, signature in folders.signatures.items():
+        path = f"{top}/{name}" if name else top
+        try:
+            found = os.stat(path, follow_symlinks=False)
+            if (found.st_mtime_ns, found.st_ino) != signature:
+                return False
+            if name in folders.racy and set(os.listdir(path)) != expected[name]:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def write_site(pages: Iterable[Page], out_dir: Path, finish: Callable[[Path], None] | None = None) -> Written:

@@ -26,6 +26,7 @@ import pytest
 
 from ihv_archive import cli, pipeline
 from ihv_archive import load as load_module
+from ihv_archive import write as write_module
 from ihv_archive.cli import LiveCount
 from ihv_archive.config import load_config
 from ihv_archive.load import ParseCache, load
@@ -89,9 +90,11 @@ CACHE_EDITS = [
 
 
 def settle(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As if every file had been saved long ago: each build vouches for every post file, so
-    the next one may find the site up to date without reading any (pipeline.up_to_date)."""
+    """As if every file had been saved long ago: each build vouches for every post file and
+    every folder of the site, so the next one may find the site up to date without reading
+    any post or listing any folder (pipeline.from_records)."""
     monkeypatch.setattr(load_module, "RACY_NS", 0)
+    monkeypatch.setattr(write_module, "RACY_NS", 0)
 
 
 def refuse(*args: object, **kwargs: object) -> None:
@@ -156,6 +159,21 @@ def test_the_site_is_not_up_to_date_once_its_folder_is_changed_by_hand(
     build(archive, capsys)
     assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
     assert search_index_is_whole(archive / "site")
+
+
+def test_a_file_added_within_the_clock_tick_of_the_last_build_is_seen(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder's signature taken just after it changed cannot vouch that no name was added
+    to it since: such a folder is listed (as git treats "racy" files)."""
+    monkeypatch.setattr(load_module, "RACY_NS", 0)
+    build(archive, capsys)
+    folder = (archive / "site" / ONE_PAGE).parent
+    before = folder.stat()
+    (folder / "stray.html").write_text("not ours")
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))  # as if in the same clock tick
+    build(archive, capsys)
+    assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
 
 
 def test_a_scheduled_post_appears_on_its_date_though_no_file_changed(archive: Path) -> None:
