@@ -151,33 +151,13 @@ def _quick_build(
     posts = StoredPosts(records, {rel: new for rel, (_, new) in edited.items()})
     bodies, instead = new_bodies(config, now, urls, edited, posts, records)
     shown = records.pages_naming(set(edited))
-
-    def fragment(key: str) -> Fragment:
-        return instead.get(key) or Fragment(key, fetch=records.fragment)
-
-    recipes = {site_path: record.recipe for site_path, record in shown.items() if record.recipe is not None}
-    if len(recipes) != len(shown):
-        raise GiveWay
-    # Every post these pages show, read from the cache at once (a year's archive shows hundreds)
-    records.read_entries({rel for recipe in recipes.values() for rel in posts_named(recipe)} - set(edited))
-    jobs = [(site_path, *from_recipe(recipe, posts.post, fragment)) for site_path, recipe in recipes.items()]
-    env = make_environment(config, tags, urls, compiled_templates_folder(config.root))
-    memo = Memo(
-        env=env,
-        pages={sp: (r.inputs, Page(PurePosixPath(r.path), None)) for sp, r in shown.items()},
-        contents={sp: r.content for sp, r in shown.items()},
-    )
-    problems: list[Problem] = []
-    templates = Templates(env, config.templates_dir, problems, memo)
-    pages = templates.many(jobs)
-    if problems or any(page is None for page in pages):
-        raise GiveWay
+    templates, pages = pages_again(config, tags, urls, shown, posts, instead, records)
 
     # The site, then the cache (a build killed between them finds the site's files changed,
     # and takes the whole build).
     written = replace_files(
         config.out_dir,
-        {page.path.as_posix(): page.content for page in pages if page and page.content is not None},
+        {page.path.as_posix(): page.content for page in pages if page.content is not None},
     )
     now_shown = {
         site_path: PageRecord(
@@ -195,6 +175,44 @@ def _quick_build(
     manifest = replace(manifest, files={**manifest.files, **written}, folders=folders)
     records.save(files, bodies, gone, fragments_gone, now_shown, manifest)
     return len(written)
+
+
+def pages_again(
+    config: Config,
+    tags: dict[str, Tag],
+    urls: Urls,
+    shown: dict[str, PageRecord],
+    posts: StoredPosts,
+    instead: dict[str, Fragment],
+    records: Records,
+) -> tuple[Templates, list[Page]]:
+    """The pages that show the edited posts, rendered again from their recipes, with the new
+    fragments instead of the old; those whose bytes did not change come back without them.
+    The Templates hold each page's new digests and recipe."""
+    recipes = {site_path: record.recipe for site_path, record in shown.items() if record.recipe is not None}
+    if len(recipes) != len(shown):
+        raise GiveWay
+    # Every post these pages show, read from the cache at once (a year's archive shows hundreds)
+    records.read_entries(
+        {rel for recipe in recipes.values() for rel in posts_named(recipe)} - posts.edited.keys()
+    )
+
+    def fragment(key: str) -> Fragment:
+        return instead.get(key) or Fragment(key, fetch=records.fragment)
+
+    jobs = [(site_path, *from_recipe(recipe, posts.post, fragment)) for site_path, recipe in recipes.items()]
+    env = make_environment(config, tags, urls, compiled_templates_folder(config.root))
+    memo = Memo(
+        env=env,
+        pages={site_path: (r.inputs, Page(PurePosixPath(r.path), None)) for site_path, r in shown.items()},
+        contents={site_path: r.content for site_path, r in shown.items()},
+    )
+    problems: list[Problem] = []
+    templates = Templates(env, config.templates_dir, problems, memo)
+    pages = [page for page in templates.many(jobs) if page is not None]
+    if problems or len(pages) != len(jobs):
+        raise GiveWay
+    return templates, pages
 
 
 def edited_posts(
