@@ -43,6 +43,7 @@ from .digest import digest
 from .load import ParseCache, ParsedFile
 from .load import Signature as PostSignature
 from .render import Body, Fragment, FragmentLost, Memo, Page
+from .urls import SearchPart
 from .write import Folders, Signature, signature_if_present
 
 FORMAT = "3"
@@ -111,6 +112,7 @@ class Manifest:
     # bytes (load.ParseCache), so they must be read again.
     racy: frozenset[str] = frozenset()
     folders: Folders | None = None  # the site's folders, to tell no file was added without listing them
+    parts: tuple[SearchPart, ...] = ()  # the search index's, if it has one
 
 
 def make_cache_folder(folder: Path) -> None:
@@ -488,6 +490,14 @@ class Records:
         found: int = self.db.execute(query, [*keys, *keys]).fetchone()[0]
         return found
 
+    def search_files(self) -> dict[str, Signature]:
+        """Every file of the site's search index, with its signature."""
+        row = self.db.execute("SELECT value FROM meta WHERE name = 'search_files'").fetchone()
+        files = pickle.loads(row[0]) if row else {}
+        if not isinstance(files, dict):
+            raise ValueError("unexpected search_files")
+        return files
+
     def fragment(self, key: str) -> str:
         """A fragment's text, checked against its key."""
         row = self.db.execute("SELECT html FROM fragments WHERE key = ?", (key,)).fetchone()
@@ -518,10 +528,17 @@ class Records:
         fragments_gone: set[str],
         pages: dict[str, PageRecord],
         manifest: Manifest,
+        search_files: dict[str, Signature] | None = None,
     ) -> None:
         """Write down what a quick rebuild changed, in one transaction, as `BuildCache.save`
-        would have written it after a whole build."""
+        would have written it after a whole build (with the search index's files, if it
+        changed them)."""
         with self.db:
+            if search_files is not None:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('search_files', ?)",
+                    (pickle.dumps(search_files, protocol=5),),
+                )
             self.db.executemany(
                 "INSERT OR REPLACE INTO files VALUES (?, ?)",
                 [(rel, pickle.dumps(entry, protocol=5)) for rel, entry in files.items()],

@@ -131,7 +131,7 @@ def from_records(config: Config, now: datetime, search: bool, inputs: str) -> Bu
     the post files may have changed since: the same settings, tag vocabulary, templates and
     images (`inputs`, inputs_fingerprint(config) taken now), no scheduled post due, the same
     post files. Then, if none of those changed either, the site is up to date; if some did,
-    and the site has no search index (made by the whole build), the quick rebuild tries."""
+    the quick rebuild tries."""
     manifest = read_manifest(config)
     if (
         manifest is None
@@ -146,19 +146,19 @@ def from_records(config: Config, now: datetime, search: bool, inputs: str) -> Bu
         if not holds_exactly(config.out_dir, manifest.files, manifest.folders):
             return None
         mark_used(config)
-        return recorded_result(manifest, 0)
-    if search or (written := quick_build(config, now, manifest, changed | manifest.racy)) is None:
+        return recorded_result(manifest, 0, len(manifest.files))
+    if (quick := quick_build(config, now, manifest, changed | manifest.racy)) is None:
         return None
-    return recorded_result(manifest, written)
+    written, files, indexed = quick
+    return recorded_result(manifest, written, files, indexed)
 
 
-def recorded_result(manifest: Manifest, written: int) -> BuildResult:
-    """The result of a build made from the records: the last build's site, but for the files
-    written now (a quick rebuild changes no page's path, nor the search index)."""
+def recorded_result(manifest: Manifest, written: int, files: int, indexed: bool = False) -> BuildResult:
+    """The result of a build made from the records: the last build's pages (a quick rebuild
+    changes no page's path), with the files written now and the site's count of files."""
     posts, pages, feeds = manifest.counts
-    return BuildResult(
-        posts, len(manifest.files), pages, feeds, written, "reused" if manifest.search else "off"
-    )
+    search = "indexed" if indexed else "reused" if manifest.search else "off"
+    return BuildResult(posts, files, pages, feeds, written, search)
 
 
 def _manifest(
@@ -169,7 +169,8 @@ def _manifest(
         return None
     signatures, racy = cache.parse_cache.signatures()
     held_back = [post.date for post in site.all_posts if not post.draft and post.date > site.now]
-    return Manifest(search, inputs, signatures, min(held_back, default=None), counts, racy=racy)
+    parts = tuple(search_parts(site)) if search else ()
+    return Manifest(search, inputs, signatures, min(held_back, default=None), counts, racy=racy, parts=parts)
 
 
 def _build(

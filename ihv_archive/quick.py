@@ -8,25 +8,29 @@ it was made from last time, and is the same. The pages to render again are there
 from the build cache alone: those whose recipe (render.recipe) names the post. This renders
 only those, from their recipes, reading from the cache only the posts they show, and writes
 only the files whose bytes changed: it reads no other post file and renders no other page.
+If the site has a search index, the part of it that holds a page written anew is indexed
+again, from a folder of that part's pages (reindex), as the whole build would index it.
 
 Anything else takes the whole build (pipeline._build), to which this gives way by returning
 None before it has changed anything: a post added, removed, or changed in more than its
 text; a problem in the new text; a draft or scheduled post edited; a site folder whose
 files are not the ones the last build wrote; a cache that is not whole. The settings,
-tags, templates, images and the search index are pipeline.from_records's to check.
+tags, templates, images and the search flag are pipeline.from_records's to check.
 
-The site is changed in place, all or nothing (write.replace_files), and then the cache in
-one transaction, into the very records a whole build would have left: the next build, quick
-or whole, cannot tell the difference.
+The site is changed in place, pages and search index together, all or nothing
+(write.replace_files), and then the cache in one transaction, into the very records a
+whole build would have left: the next build, quick or whole, cannot tell the difference.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import fields, replace
 from datetime import datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from .cache import Manifest, PageRecord, Records, compiled_templates_folder
@@ -50,9 +54,10 @@ from .render import (
     posts_named,
     render_body,
 )
+from .search import part_files, run_pagefind
 from .urls import Urls
 from .validate import is_published
-from .write import files_intact, holds_only, replace_files
+from .write import files_intact, holds_only, link_file, replace_files, write_file
 
 if TYPE_CHECKING:
     from . import markdown
@@ -112,9 +117,12 @@ class PublishedAt:
         return isinstance(post, Post) and is_published(post, self.now)
 
 
-def quick_build(config: Config, now: datetime, manifest: Manifest, changed: set[str]) -> int | None:
+def quick_build(
+    config: Config, now: datetime, manifest: Manifest, changed: set[str]
+) -> tuple[int, int, bool] | None:
     """The build after these post files changed (by their paths below content/posts), if it
-    can be made from the records: the number of files it wrote. Otherwise None, with nothing
+    can be made from the records: the number of files it wrote, of files the site has, and
+    whether it indexed a part of the search index again. Otherwise None, with nothing
     changed."""
     if not files_intact(config.out_dir, manifest.files):
         return None  # the pages it would keep must be the very files the last build wrote
@@ -130,7 +138,7 @@ def quick_build(config: Config, now: datetime, manifest: Manifest, changed: set[
 
 def _quick_build(
     config: Config, now: datetime, manifest: Manifest, changed: set[str], records: Records
-) -> int:
+) -> tuple[int, int, bool]:
     tags = load_tags(config)
     if isinstance(tags, list):
         raise GiveWay
@@ -145,7 +153,7 @@ def _quick_build(
         if not holds_only(config.out_dir, manifest.files.keys(), manifest.folders):
             raise GiveWay  # but a file was added to the site by hand (as from_records checks)
         records.save(files, {}, [], set(), {}, manifest)
-        return 0
+        return 0, len(manifest.files), False
 
     urls = Urls(config.base_url)
     posts = StoredPosts(records, {rel: new for rel, (_, new) in edited.items()})
@@ -155,10 +163,11 @@ def _quick_build(
 
     # The site, then the cache (a build killed between them finds the site's files changed,
     # and takes the whole build).
-    written = replace_files(
-        config.out_dir,
-        {page.path.as_posix(): page.content for page in pages if page.content is not None},
-    )
+    contents = {page.path.as_posix(): page.content for page in pages if page.content is not None}
+    out = config.out_dir
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.new-index-", dir=out.parent) as folder:
+        moved, removed = reindex(config, manifest, contents, Path(folder)) if manifest.search else ({}, set())
+        written = replace_files(out, contents, moved, removed)
     now_shown = {
         site_path: PageRecord(
             record.path,
@@ -171,10 +180,42 @@ def _quick_build(
     }
     gone = [(old.key, in_feed) for old, _ in edited.values() for in_feed in (False, True)]
     fragments_gone = set(instead) - {f.key for f in instead.values()}
-    folders = manifest.folders.touched(config.out_dir, written) if manifest.folders else None
-    manifest = replace(manifest, files={**manifest.files, **written}, folders=folders)
-    records.save(files, bodies, gone, fragments_gone, now_shown, manifest)
-    return len(written)
+    search_files = None
+    if moved or removed:
+        kept = {name: found for name, found in records.search_files().items() if name not in removed}
+        search_files = {**kept, **{name: written[name] for name in moved}}
+    folders = manifest.folders.touched(out, [*written, *removed]) if manifest.folders else None
+    site_files = {name: found for name, found in manifest.files.items() if name not in removed}
+    manifest = replace(manifest, files={**site_files, **written}, folders=folders)
+    records.save(files, bodies, gone, fragments_gone, now_shown, manifest, search_files)
+    return len(written), len(manifest.files), bool(moved)
+
+
+def reindex(
+    config: Config, manifest: Manifest, contents: dict[str, bytes], folder: Path
+) -> tuple[dict[str, str], set[str]]:
+    """The parts of the search index whose years have a post page written anew, indexed again
+    (Pagefind indexes a part whole) from a folder of those years' post pages: the site's, linked,
+    and the new ones. Returns the new index files (by their path in the site: where they are
+    now) and the old files of those parts (to be removed, but for those the new ones replace)."""
+    years = {year for name in contents if (year := Urls.year_of_post_page(name)) is not None}
+    moved: dict[str, str] = {}
+    removed: set[str] = set()
+    for bundle, part_years in manifest.parts:
+        if not years.intersection(part_years):
+            continue
+        for name in manifest.files:
+            if Urls.year_of_post_page(name) in part_years and not os.path.exists(f"{folder}/{name}"):
+                if name in contents:
+                    write_file(str(folder), name, contents[name])
+                else:
+                    link_file(str(folder), name, f"{config.out_dir}/{name}")
+        run_pagefind(folder, config.language, bundle, part_years)
+        made = part_files(folder, bundle)
+        moved.update({name: f"{folder}/{name}" for name in made})
+        folder_of_part = bundle.rstrip("/") + "/"
+        removed |= {name for name in manifest.files if name.startswith(folder_of_part)} - made.keys()
+    return moved, removed
 
 
 def pages_again(

@@ -60,18 +60,33 @@ def recover(out_dir: Path) -> None:
 COMMIT = "commit.json"  # in a patch folder: the files it replaces, in the order of its file names
 
 
-def replace_files(out_dir: Path, contents: dict[str, bytes]) -> dict[str, Signature]:
+def replace_files(
+    out_dir: Path,
+    contents: dict[str, bytes],
+    moved: dict[str, str] | None = None,
+    removed: Collection[str] = (),
+) -> dict[str, Signature]:
     """Replace some files of the site in place (each by its path there), all or none even if
     the build is killed meanwhile: the new files are written into a folder beside the site,
     then the list of them is saved (the commit), and only then is each renamed into place
     (atomically: a reader sees the old file or the new one). Killed before the commit, the
-    site is as it was; after it, `recover` finishes the renames. Returns their signatures."""
-    names = [checked(PurePosixPath(rel)) for rel in contents]
+    site is as it was; after it, `recover` finishes the renames. `moved` files are made
+    elsewhere on the same disk (the search index: quick.py), and are renamed, not copied;
+    `removed` ones go, after the others are in place. Returns the new files' signatures."""
+    moved = moved or {}
+    put = [checked(PurePosixPath(rel)) for rel in [*contents, *moved]]
+    gone = [checked(PurePosixPath(rel)) for rel in removed]
     folder = tempfile.mkdtemp(prefix=f".{out_dir.name}.patch-", dir=out_dir.parent)
     try:
-        signatures = {rel: write_file(folder, str(n), contents[rel]) for n, rel in enumerate(names)}
+        signatures = {}
+        for n, rel in enumerate(put):
+            if rel in contents:
+                signatures[rel] = write_file(folder, str(n), contents[rel])
+            else:
+                os.rename(moved[rel], f"{folder}/{n}")
+                signatures[rel] = signature(f"{folder}/{n}")
         with open(f"{folder}/{COMMIT}.new", "w", encoding="utf-8") as commit:
-            json.dump(names, commit)
+            json.dump({"put": put, "remove": gone}, commit)
         os.replace(f"{folder}/{COMMIT}.new", f"{folder}/{COMMIT}")
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # not committed: the site stays as it was
@@ -81,11 +96,17 @@ def replace_files(out_dir: Path, contents: dict[str, bytes]) -> dict[str, Signat
 
 
 def put_in_place(patch: Path, out_dir: Path) -> None:
-    """Rename a committed patch's files into the site, then remove the patch."""
-    names = json.loads((patch / COMMIT).read_text(encoding="utf-8"))
-    for n, rel in enumerate(names):
-        with suppress(FileNotFoundError):  # put in place before a build was killed
-            os.replace(f"{patch}/{n}", f"{out_dir}/{checked(PurePosixPath(rel))}")
+    """Rename a committed patch's files into the site, remove those it removes, then the patch."""
+    commit = json.loads((patch / COMMIT).read_text(encoding="utf-8"))
+    top = str(out_dir)
+    for n, rel in enumerate(commit["put"]):
+        if not os.path.exists(f"{patch}/{n}"):
+            continue  # put in place before a build was killed
+        folders_for(top, checked(PurePosixPath(rel)))  # a new part of the search index has new folders
+        os.replace(f"{patch}/{n}", f"{top}/{rel}")
+    for rel in commit["remove"]:
+        with suppress(FileNotFoundError):  # removed before a build was killed
+            remove_file(out_dir, checked(PurePosixPath(rel)))
     shutil.rmtree(patch, ignore_errors=True)
 
 

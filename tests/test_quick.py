@@ -9,7 +9,9 @@ a build was quick is seen from outside: it never loads the posts (pipeline.load)
 
 from __future__ import annotations
 
+import gzip
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from ihv_archive import pipeline, write
 from ihv_archive.cache import Records
 from ihv_archive.config import load_config
 
-from .conftest import run, tree_bytes
+from .conftest import run, search_index_is_whole, tree_bytes
 from .test_build_cache import CACHE_EDITS, TAMPERING, build, cold_build, refuse, settle, written
 from .test_incremental import edit
 
@@ -125,6 +127,47 @@ def test_the_feeds_show_the_new_text_and_other_pages_stay_as_they_were(
     assert "posts/2024/manifesto-for-babies/index.html" in changed
     assert {"feed.xml", "atom.xml"} <= changed
     assert all(b"Funding counts." in after[path] for path in changed)
+
+
+def index_files(site: Path) -> list[str]:
+    return sorted(p.relative_to(site).as_posix() for p in (site / "pagefind").rglob("*") if p.is_file())
+
+
+def indexed_text(site: Path) -> bytes:
+    """Every page's text as the search index holds it (Pagefind's fragments are gzipped JSON)."""
+    return b"".join(gzip.decompress(p.read_bytes()) for p in sorted(site.rglob("*.pf_fragment")))
+
+
+def test_an_edit_to_text_with_the_search_index_indexes_only_its_part_again(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As published, with the search index: the quick rebuild indexes the edited post's part
+    again, from that part's pages, and carries the other parts over, file for file."""
+    with (archive / "site.toml").open("a") as settings:
+        settings.write("search_part_posts = 3\n")
+    build(archive, capsys)
+    site = archive / "site"
+    inodes = {name: os.stat(site / name).st_ino for name in index_files(site)}
+    edit(archive / NOT_IN_FEEDS, "Text.", "Text, with a zebra.")
+    with monkeypatch.context() as quick:
+        quick.setattr(pipeline, "load", refuse)
+        summary = build(archive, capsys)
+    assert summary.endswith("; search indexed")
+    assert b"zebra" in indexed_text(site)
+    assert search_index_is_whole(site)
+    cold = tmp_path / "cold"
+    shutil.copytree(archive, cold, ignore=shutil.ignore_patterns(".cache", "site"))
+    assert run(cold, "build") == 0
+    assert tree_bytes(site, search_index=False) == tree_bytes(cold / "site", search_index=False)
+    assert len(index_files(site)) == len(index_files(cold / "site"))  # none of the old part's left
+    renewed = {name.split("/")[1] for name in inodes if not (site / name).exists()}
+    renewed |= {name.split("/")[1] for name in index_files(site) if name not in inodes}
+    assert len(renewed) == 1 and "2023" in next(iter(renewed))  # the other parts kept their files
+    assert all(
+        os.stat(site / name).st_ino == inodes[name]
+        for name in index_files(site)
+        if name in inodes and name.split("/")[1] not in renewed
+    )
 
 
 @pytest.mark.parametrize("change", [c for _, c in WHOLE_EDITS], ids=[w for w, _ in WHOLE_EDITS])
