@@ -318,6 +318,26 @@ def test_a_cache_missing_a_part_takes_the_whole_build(
     assert tree_bytes(archive / "site") == cold_build(archive, tmp_path)
 
 
+def test_a_quick_build_stopped_between_the_site_and_the_cache_is_mended_by_the_next(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The site has the new pages, the cache still the old records: the next build must not
+    trust them, and makes the cold build's site. Search on, so the index is in it too."""
+    build(archive, capsys)
+    edit(archive / NOT_IN_FEEDS, "Text.", "Text, with a zebra.")
+    with monkeypatch.context() as stopped:
+        stopped.setattr(Records, "save", lambda *args: (_ for _ in ()).throw(KeyboardInterrupt))
+        assert run(archive, "build") == 130
+    assert b"zebra" in (archive / "site/posts/2023/year-only/index.html").read_bytes()
+    (archive / ".site.new-index-left").mkdir()  # and what a build killed outright may leave
+    summary = build(archive, capsys)
+    site = archive / "site"
+    assert tree_bytes(site, search_index=False) == cold_build(archive, tmp_path)
+    assert search_index_is_whole(site) and b"zebra" in indexed_text(site)
+    assert written(build(archive, capsys)) == 0, summary
+    assert sorted(p.name for p in archive.iterdir() if p.name.startswith(".site")) == []
+
+
 def test_files_replaced_in_place_are_all_or_none_even_when_killed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
