@@ -28,7 +28,7 @@ import pickle
 import shutil
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import closing, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -259,14 +259,7 @@ class BuildCache:
 
     def _fragment(self, key: str) -> str:
         """An HTML fragment's text, read when a page that shows it is rendered again."""
-        try:
-            row = self._db().execute("SELECT html FROM fragments WHERE key = ?", (key,)).fetchone()
-        except sqlite3.Error:
-            row = None
-        if row is None or digest(row[0]) != key:
-            raise FragmentLost(f"the build cache lost or damaged a part of a post ({key})")
-        text: str = row[0]
-        return text
+        return read_fragment(self._db, key)
 
     def spill(self, fragments: list[Fragment]) -> None:
         """Keep new fragments' text on disk now, not in memory until save: a cold build of
@@ -383,13 +376,10 @@ class BuildCache:
         new_fragments: list[tuple[str, str]] = []
 
         def rows(key: tuple[str, bool], entry: tuple[Any, Body]) -> list[tuple[Any, ...]]:
-            followed, body = entry
-            for fragment in (body.page_html, body.feed_html):
+            for fragment in (entry[1].page_html, entry[1].feed_html):
                 if fragment is not None and not fragment.stored:  # made by this build
                     new_fragments.append((fragment.key, fragment.text))
-            feed = body.feed_html.key if body.feed_html else None
-            links = pickle.dumps(followed, protocol=5) if followed else None  # most bodies link to no post
-            return [(key[0], key[1], links, body.page_html.key, feed)]
+            return [body_row(key, entry)]
 
         removed = self._save_changes(db, "bodies", ("post", "in_feed"), self.memo.bodies, rows)
         db.executemany("INSERT OR IGNORE INTO fragments VALUES (?, ?)", new_fragments)
@@ -420,6 +410,26 @@ class BuildCache:
         where = " AND ".join(f"{column} = ?" for column in key_columns)
         db.executemany(f"DELETE FROM {table} WHERE {where}", gone)
         return len(gone)
+
+
+def read_fragment(db: Callable[[], sqlite3.Connection], key: str) -> str:
+    """A fragment's text, checked against its key (its digest), from the cache `db` gives."""
+    try:
+        row = db().execute("SELECT html FROM fragments WHERE key = ?", (key,)).fetchone()
+    except sqlite3.Error:
+        row = None
+    if row is None or digest(row[0]) != key:
+        raise FragmentLost(f"the build cache lost or damaged a part of a post ({key})")
+    text: str = row[0]
+    return text
+
+
+def body_row(key: tuple[str, bool], entry: tuple[Any, Body]) -> tuple[Any, ...]:
+    """A body as a row of `bodies`: its post's key, whether made for feeds too, the posts it
+    links to, and its fragments' keys."""
+    followed, body = entry
+    links = pickle.dumps(followed, protocol=5) if followed else None  # most bodies link to no post
+    return (key[0], key[1], links, body.page_html.key, body.feed_html.key if body.feed_html else None)
 
 
 @dataclass(frozen=True)
@@ -500,11 +510,7 @@ class Records:
 
     def fragment(self, key: str) -> str:
         """A fragment's text, checked against its key."""
-        row = self.db.execute("SELECT html FROM fragments WHERE key = ?", (key,)).fetchone()
-        if row is None or digest(row[0]) != key:
-            raise FragmentLost(f"the build cache lost or damaged a part of a post ({key})")
-        text: str = row[0]
-        return text
+        return read_fragment(lambda: self.db, key)
 
     def pages_naming(self, rels: set[str]) -> dict[str, PageRecord]:
         """The pages whose recipe names any of these posts (by their paths below content/posts):
@@ -550,16 +556,7 @@ class Records:
             )
             self.db.executemany(
                 "INSERT OR REPLACE INTO bodies VALUES (?, ?, ?, ?, ?)",
-                [
-                    (
-                        post,
-                        in_feed,
-                        pickle.dumps(followed, protocol=5) if followed else None,
-                        body.page_html.key,
-                        body.feed_html.key if body.feed_html else None,
-                    )
-                    for (post, in_feed), (followed, body) in bodies.items()
-                ],
+                [body_row(key, entry) for key, entry in bodies.items()],
             )
             self.db.executemany("DELETE FROM fragments WHERE key = ?", [(key,) for key in fragments_gone])
             self.db.executemany(

@@ -182,9 +182,7 @@ class Folders:
         signatures: dict[str, FolderSignature] = {}
         recent = set(racy)
         for folder in names_by_folder(files):
-            try:
-                found = os.stat(f"{top}/{folder}" if folder else top, follow_symlinks=False)
-            except OSError:
+            if (found := folder_stat(top, folder)) is None:
                 return None
             signatures[folder] = (found.st_mtime_ns, found.st_ino)
             if found.st_mtime_ns >= settled or found.st_ctime_ns >= settled:
@@ -198,12 +196,18 @@ class Folders:
         changed = {file.rpartition("/")[0] for file in files}
         signatures = dict(self.signatures)
         for folder in changed:
-            try:
-                found = os.stat(f"{top}/{folder}" if folder else top, follow_symlinks=False)
-            except OSError:
+            if (found := folder_stat(top, folder)) is None:
                 return None
             signatures[folder] = (found.st_mtime_ns, found.st_ino)
         return Folders(signatures, self.racy | changed)
+
+
+def folder_stat(top: Path, folder: str) -> os.stat_result | None:
+    """A folder below `top` ("" is `top`), as it is now; None if it is gone."""
+    try:
+        return os.stat(f"{top}/{folder}" if folder else top, follow_symlinks=False)
+    except OSError:
+        return None
 
 
 def names_by_folder(files: Iterable[str]) -> dict[str, set[str]]:
