@@ -183,6 +183,7 @@ def _build(
     progress: Progress | None,
 ) -> BuildResult:
     before = {page.path for _, page in cache.memo.pages.values()}
+    cache.memo.keep_recipes = True  # for the quick rebuild of the next build (quick.py)
     site = validate(load(config, cache.parse_cache), config, now)
     # Pages are written into the new site as they are rendered, and bodies handed to the
     # cache, so that a build holds neither in memory. If there are problems, the new site

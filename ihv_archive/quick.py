@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import fields, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -165,8 +165,14 @@ def _quick_build(
     # and takes the whole build).
     contents = {page.path.as_posix(): page.content for page in pages if page.content is not None}
     out = config.out_dir
-    with tempfile.TemporaryDirectory(prefix=f".{out.name}.new-index-", dir=out.parent) as folder:
-        moved, removed = reindex(config, manifest, contents, Path(folder)) if manifest.search else ({}, set())
+    # Where a part of the search index is made again: beside the site, on the same disk.
+    indexing = (
+        tempfile.TemporaryDirectory(prefix=f".{out.name}.new-index-", dir=out.parent)
+        if manifest.search
+        else nullcontext(None)
+    )
+    with indexing as folder:
+        moved, removed = reindex(config, manifest, contents, Path(folder)) if folder else ({}, set())
         written = replace_files(out, contents, moved, removed)
     now_shown = {
         site_path: PageRecord(
@@ -244,6 +250,7 @@ def pages_again(
     jobs = [(site_path, *from_recipe(recipe, posts.post, fragment)) for site_path, recipe in recipes.items()]
     env = make_environment(config, tags, urls, compiled_templates_folder(config.root))
     memo = Memo(
+        keep_recipes=True,
         env=env,
         pages={site_path: (r.inputs, Page(PurePosixPath(r.path), None)) for site_path, r in shown.items()},
         contents={site_path: r.content for site_path, r in shown.items()},

@@ -174,7 +174,10 @@ class Memo:
     compiled: Path | None = None  # where compiled templates are kept between runs (cache.py)
     related_key: str = ""  # every post's path, date and tags: what related posts depend on
     related: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    recipes: dict[str, bytes] = field(default_factory=dict)  # of the pages the last render made (recipe)
+    # Each page's recipe, for the quick rebuild: only a build keeps them (the dev server and
+    # `check` never record their pages). The last render's, of the pages it made.
+    keep_recipes: bool = False
+    recipes: dict[str, bytes] = field(default_factory=dict)
     rendered: int = 0  # pages the last render made anew
     reused: int = 0  # pages it took from the memo
 
@@ -791,7 +794,7 @@ class Templates:
                 self.problems.append(outcome)
             else:
                 results[n] = self._made(jobs[n][0], inputs, outcome)
-                if self.memo is not None:
+                if self.memo is not None and self.memo.keep_recipes:
                     self.recipes[jobs[n][0]] = recipe(jobs[n][1], jobs[n][2])
         return results
 

@@ -57,7 +57,7 @@ def recover(out_dir: Path) -> None:
             shutil.rmtree(patch, ignore_errors=True)
 
 
-COMMIT = "commit.json"  # in a patch folder: the files it replaces, in the order of its file names
+COMMIT = "commit.json"  # in a patch folder: the files it puts in place (in the order of its file names), and removes
 
 
 def replace_files(
@@ -240,15 +240,15 @@ def holds_only(folder: Path, files: Collection[str], folders: Folders | None = N
     if expected.keys() != folders.signatures.keys():
         return False
     for name, signature in folders.signatures.items():
-        path = f"{top}/{name}" if name else top
-        try:
-            found = os.stat(path, follow_symlinks=False)
-            if (found.st_mtime_ns, found.st_ino) != signature:
-                return False
-            if name in folders.racy and set(os.listdir(path)) != expected[name]:
-                return False
-        except OSError:
+        found = folder_stat(folder, name)
+        if found is None or (found.st_mtime_ns, found.st_ino) != signature:
             return False
+        if name in folders.racy:
+            try:
+                if set(os.listdir(f"{top}/{name}" if name else top)) != expected[name]:
+                    return False
+            except OSError:  # gone meanwhile
+                return False
     return True
 
 
