@@ -1,4 +1,5 @@
-"""Child processes (render workers, Pagefind) that die with the build that started them.
+"""Child processes (render and load workers, Pagefind): run work in parallel, and die with
+the build that started them.
 
 A build killed outright (SIGKILL, the out-of-memory killer, a CI timeout) cannot stop its
 children, and a child left running would go on writing into the staging folder that the
@@ -9,12 +10,16 @@ their parent; elsewhere workers stop when the pool's pipes close.
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import suppress
+from typing import Any
 
 PR_SET_PDEATHSIG = 1
+Progress = Callable[[str, int, int], None]  # what is being done, how many done, of how many (0: unknown)
 
 
 def die_with(parent: int) -> None:
@@ -30,3 +35,45 @@ def may_run_python_in_a_child() -> bool:
     before exec): only if this process has no other threads, whose locks the child would
     inherit held. The dev server has some; a command-line build has none."""
     return threading.active_count() == 1
+
+
+PARALLEL_FROM = 64  # below this many items, starting processes costs more than it saves
+CHUNK = 32  # items a worker takes at a time
+# What forked workers run, and on what: they inherit both, so only (start, end) is sent.
+_task: Callable[[Any], Any] | None = None
+_items: list[Any] = []
+
+
+def _run_chunk(span: tuple[int, int]) -> list[Any]:
+    assert _task is not None
+    return [_task(item) for item in _items[span[0] : span[1]]]
+
+
+def _start_worker(parent: int) -> None:
+    die_with(parent)  # workers write pages: none may outlive a killed build
+
+
+def in_parallel(
+    task: Callable[[Any], Any], items: list[Any], workers: int, doing: str, progress: Progress | None
+) -> Iterator[Any]:
+    """task(item) for each item, in order, in `workers` forked processes when that pays.
+    Forked, so workers start in milliseconds with everything already loaded; only from a
+    process without other threads (the dev server has some), where forking is safe. Results
+    come as they are made, so the caller need not hold them all."""
+    global _task, _items
+    spans = [(start, min(start + CHUNK, len(items))) for start in range(0, len(items), CHUNK)]
+    if workers > 1 and len(items) >= PARALLEL_FROM and may_run_python_in_a_child():
+        _task, _items = task, items
+        try:
+            with multiprocessing.get_context("fork").Pool(workers, _start_worker, (os.getpid(),)) as pool:
+                for (_, end), results in zip(spans, pool.imap(_run_chunk, spans), strict=True):
+                    yield from results
+                    if progress:
+                        progress(doing, end, len(items))
+        finally:
+            _task, _items = None, []
+        return
+    for start, end in spans:
+        yield from (task(item) for item in items[start:end])
+        if progress:
+            progress(doing, end, len(items))

@@ -16,12 +16,13 @@ from datetime import datetime
 from pathlib import Path
 
 from .cache import BuildCache, Manifest, clear, mark_used, read_manifest
+from .children import Progress
 from .config import Config
 from .digest import digest
 from .load import changed_posts, load
 from .problems import ProblemsFound
 from .quick import quick_build
-from .render import FragmentLost, Page, Progress, files_fingerprint, render, search_parts
+from .render import FragmentLost, Page, files_fingerprint, render, search_parts
 from .search import index_search
 from .urls import Urls
 from .validate import Site, validate

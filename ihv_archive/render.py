@@ -14,8 +14,6 @@ import heapq
 import importlib.util
 import io
 import json
-import multiprocessing
-import os
 import pickle
 import posixpath
 import sys
@@ -35,7 +33,7 @@ from urllib.parse import unquote, urlsplit
 
 from markupsafe import Markup
 
-from .children import die_with, may_run_python_in_a_child
+from .children import Progress, in_parallel
 from .config import Config
 from .content import Post, Tag
 from .digest import digest
@@ -555,7 +553,6 @@ def render_body(
     return Body(Fragment.of(page_html), feed_html), problems, tuple(followed)
 
 
-Progress = Callable[[str, int, int], None]  # what is being done, how many done, of how many (0: unknown)
 Spill = Callable[[list[Fragment]], None]  # hands fragments' text over to be kept on disk (cache.py)
 SPILL_EVERY = 256  # bodies: a cold build hands their text over in batches, as workers send them
 
@@ -624,48 +621,6 @@ def render_bodies(
     if memo is not None:
         memo.bodies = kept
     return bodies, problems
-
-
-PARALLEL_FROM = 64  # below this many items, starting processes costs more than it saves
-CHUNK = 32  # items a worker takes at a time
-# What forked workers run, and on what: they inherit both, so only (start, end) is sent.
-_task: Callable[[Any], Any] | None = None
-_items: list[Any] = []
-
-
-def _run_chunk(span: tuple[int, int]) -> list[Any]:
-    assert _task is not None
-    return [_task(item) for item in _items[span[0] : span[1]]]
-
-
-def _start_worker(parent: int) -> None:
-    die_with(parent)  # workers write pages: none may outlive a killed build
-
-
-def in_parallel(
-    task: Callable[[Any], Any], items: list[Any], workers: int, doing: str, progress: Progress | None
-) -> Iterator[Any]:
-    """task(item) for each item, in order, in `workers` forked processes when that pays.
-    Forked, so workers start in milliseconds with everything already loaded; only from a
-    process without other threads (the dev server has some), where forking is safe. Results
-    come as they are made, so the caller need not hold them all."""
-    global _task, _items
-    spans = [(start, min(start + CHUNK, len(items))) for start in range(0, len(items), CHUNK)]
-    if workers > 1 and len(items) >= PARALLEL_FROM and may_run_python_in_a_child():
-        _task, _items = task, items
-        try:
-            with multiprocessing.get_context("fork").Pool(workers, _start_worker, (os.getpid(),)) as pool:
-                for (_, end), results in zip(spans, pool.imap(_run_chunk, spans), strict=True):
-                    yield from results
-                    if progress:
-                        progress(doing, end, len(items))
-        finally:
-            _task, _items = None, []
-        return
-    for start, end in spans:
-        yield from (task(item) for item in items[start:end])
-        if progress:
-            progress(doing, end, len(items))
 
 
 # --- templates ------------------------------------------------------------------------
