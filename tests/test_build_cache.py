@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from ihv_archive import cli, pipeline
+from ihv_archive import cli, pipeline, search
 from ihv_archive import load as load_module
 from ihv_archive import write as write_module
 from ihv_archive.cli import LiveCount
@@ -536,6 +536,21 @@ def test_search_comes_and_goes_with_the_flag(
     assert search_index_is_whole(archive / "site")
     assert "no search index" in build(archive, capsys, "--no-search")
     assert not (archive / "site/pagefind").exists()
+
+
+def test_pagefind_runs_as_its_own_binary_not_through_a_second_python(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pagefind runs once a part of the index: `python -m pagefind` started a Python each
+    time, only to exec the binary (some 60 ms a part)."""
+    ran: list[list[str]] = []
+    real = subprocess.run
+    monkeypatch.setattr(
+        search.subprocess, "run", lambda command, **kw: ran.append(command) or real(command, **kw)
+    )
+    pipeline.build(load_config(archive))
+    assert ran and all(Path(command[0]).name.startswith("pagefind") for command in ran), ran
+    assert search_index_is_whole(archive / "site")
 
 
 def test_an_edit_re_indexes_only_its_part_of_the_search_index(
