@@ -228,7 +228,13 @@ def _build(
             nonlocal search_files, fresh
             if search:
                 search_files, fresh = index_search(
-                    folder, config.language, parts, config.out_dir, cache.search_files, unchanged_years
+                    folder,
+                    config.language,
+                    parts,
+                    config.out_dir,
+                    cache.search_files,
+                    unchanged_years,
+                    workers,
                 )
 
         written = staging.complete(pages, finish)

@@ -205,18 +205,18 @@ def reindex(
     and the new ones. Returns the new index files (by their path in the site: where they are
     now) and the old files of those parts (to be removed, but for those the new ones replace)."""
     years = {year for name in contents if (year := Urls.year_of_post_page(name)) is not None}
+    parts = [(bundle, part_years) for bundle, part_years in manifest.parts if years.intersection(part_years)]
+    their_years = {year for _, part_years in parts for year in part_years}
+    for name in manifest.files:
+        if Urls.year_of_post_page(name) in their_years:
+            if name in contents:
+                write_file(str(folder), name, contents[name])
+            else:
+                link_file(str(folder), name, f"{config.out_dir}/{name}")
+    run_pagefind(folder, config.language, parts, os.cpu_count() or 1)
     moved: dict[str, str] = {}
     removed: set[str] = set()
-    for bundle, part_years in manifest.parts:
-        if not years.intersection(part_years):
-            continue
-        for name in manifest.files:
-            if Urls.year_of_post_page(name) in part_years and not os.path.exists(f"{folder}/{name}"):
-                if name in contents:
-                    write_file(str(folder), name, contents[name])
-                else:
-                    link_file(str(folder), name, f"{config.out_dir}/{name}")
-        run_pagefind(folder, config.language, bundle, part_years)
+    for bundle, _ in parts:
         made = part_files(folder, bundle)
         moved.update({name: f"{folder}/{name}" for name in made})
         folder_of_part = bundle.rstrip("/") + "/"

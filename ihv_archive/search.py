@@ -15,9 +15,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import IO
 
 from .children import die_with, may_run_python_in_a_child
 from .problems import Problem, ProblemsFound
@@ -49,22 +51,22 @@ def index_search(
     old_site: Path | None = None,
     recorded: dict[str, Signature] | None = None,
     unchanged_years: frozenset[int] = frozenset(),
+    at_once: int = 1,
 ) -> tuple[dict[str, Signature], int]:
-    """Index the site's posts part by part. A part whose years all hold unchanged post pages
-    is carried over from old_site if its recorded files are intact. Returns every file of the
-    index with its signature, and how many of them were written anew."""
+    """Index the site's posts part by part, `at_once` parts at a time. A part whose years all
+    hold unchanged post pages is carried over from old_site if its recorded files are intact.
+    Returns every file of the index with its signature, and how many were written anew."""
     files: dict[str, Signature] = {}
-    fresh = 0
+    to_index = []
     for bundle, years in parts:
         mine = {name: sig for name, sig in (recorded or {}).items() if name.startswith(bundle)}
         if old_site is not None and set(years) <= unchanged_years and keep_part(old_site, site_dir, mine):
             files.update(mine)
-            continue
-        run_pagefind(site_dir, language, bundle, years)
-        made = part_files(site_dir, bundle)
-        files.update(made)
-        fresh += len(made)
-    return files, fresh
+        else:
+            to_index.append((bundle, years))
+    run_pagefind(site_dir, language, to_index, at_once)
+    made = {name: found for bundle, _ in to_index for name, found in part_files(site_dir, bundle).items()}
+    return {**files, **made}, len(made)
 
 
 @lru_cache(maxsize=1)
@@ -80,7 +82,29 @@ def pagefind() -> tuple[str, ...]:
     return (str(binary),) if binary is not None else (sys.executable, "-m", "pagefind")
 
 
-def run_pagefind(site_dir: Path, language: str, bundle: str, years: tuple[int, ...]) -> None:
+def run_pagefind(site_dir: Path, language: str, parts: list[SearchPart], at_once: int = 1) -> None:
+    """Pagefind on each part, `at_once` at a time: one Pagefind keeps about one and a half
+    cores busy and waits on the disk, so two side by side finish sooner (on two cores, a
+    whole index at 10,000 posts: 11-13 s against 13-16 s one part after another). If one
+    fails, the others are stopped and the problem reported."""
+    running: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+    try:
+        for bundle, years in parts:
+            if len(running) >= at_once:
+                finish(*running.pop(0))
+            running.append(start_pagefind(site_dir, language, bundle, years))
+        while running:
+            finish(*running.pop(0))
+    finally:
+        for process, output in running:
+            process.kill()
+            process.wait()
+            output.close()
+
+
+def start_pagefind(
+    site_dir: Path, language: str, bundle: str, years: tuple[int, ...]
+) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
     command = [
         *pagefind(),
         "--site",
@@ -92,16 +116,37 @@ def run_pagefind(site_dir: Path, language: str, bundle: str, years: tuple[int, .
         "--output-subdir",
         bundle,
     ]
+    # What it prints goes to a file: a pipe could fill while another part is waited for.
+    output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by finish, or on failure)
     try:
         # Pagefind writes into the staging folder: it must not outlive a killed build (from a
         # process with threads, such as the dev server, a child may run no Python before exec).
         dies_with_us = partial(die_with, os.getpid()) if may_run_python_in_a_child() else None
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600, preexec_fn=dies_with_us)
-    except (OSError, subprocess.TimeoutExpired) as error:
+        process = subprocess.Popen(command, stdout=output, stderr=output, preexec_fn=dies_with_us)
+    except OSError as error:
+        output.close()
         raise ProblemsFound([Problem("search index", None, f"Pagefind could not run: {error}")]) from None
-    if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        missing = "No module named pagefind" in result.stderr
+    return process, output
+
+
+def finish(process: subprocess.Popen[bytes], output: IO[bytes]) -> None:
+    """Wait for a Pagefind started by start_pagefind; report it if it failed."""
+    try:
+        try:
+            code = process.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise ProblemsFound(
+                [Problem("search index", None, "Pagefind could not run: it took more than 10 minutes")]
+            ) from None
+        output.seek(0)
+        said = output.read().decode(errors="replace")
+    finally:
+        output.close()
+    if code != 0:
+        detail = said.strip().splitlines()
+        missing = "No module named pagefind" in said
         raise ProblemsFound(
             [
                 Problem(
@@ -109,7 +154,7 @@ def run_pagefind(site_dir: Path, language: str, bundle: str, years: tuple[int, .
                     None,
                     "Pagefind is not installed"
                     if missing
-                    else f"Pagefind failed: {detail[-1] if detail else result.returncode}",
+                    else f"Pagefind failed: {detail[-1] if detail else code}",
                     "python -m pip install 'pagefind[extended]'" if missing else "",
                 )
             ]

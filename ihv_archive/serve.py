@@ -376,7 +376,9 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     if rebuilder.rebuild():
         try:  # search covers the posts as they were at start: indexing on every save would slow it
-            index_search(out_dir, rebuilder.config().language, rebuilder.search_parts)
+            index_search(
+                out_dir, rebuilder.config().language, rebuilder.search_parts, at_once=os.cpu_count() or 1
+            )
         except ProblemsFound as found:
             say(f"Search will not work in this preview: {found.problems[0]}")
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)

@@ -544,13 +544,48 @@ def test_pagefind_runs_as_its_own_binary_not_through_a_second_python(
     """Pagefind runs once a part of the index: `python -m pagefind` started a Python each
     time, only to exec the binary (some 60 ms a part)."""
     ran: list[list[str]] = []
-    real = subprocess.run
+    real = subprocess.Popen
     monkeypatch.setattr(
-        search.subprocess, "run", lambda command, **kw: ran.append(command) or real(command, **kw)
+        search.subprocess, "Popen", lambda command, **kw: ran.append(command) or real(command, **kw)
     )
     pipeline.build(load_config(archive))
     assert ran and all(Path(command[0]).name.startswith("pagefind") for command in ran), ran
     assert search_index_is_whole(archive / "site")
+
+
+def test_when_pagefind_fails_on_a_part_the_one_beside_it_is_stopped_and_the_site_kept(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts are indexed two at a time: the first fails, the second would run for a minute."""
+    with (archive / "site.toml").open("a") as settings:
+        settings.write("search_part_posts = 3\n")
+    build(archive, capsys)
+    before = tree_bytes(archive / "site", search_index=True)
+    fake = tmp_path / "pagefind"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'if mkdir "{tmp_path}/first" 2>/dev/null; then\n'  # the first part: fails once the second runs
+        f'  for i in $(seq 100); do [ -s "{tmp_path}/beside" ] && break; sleep 0.05; done\n'
+        '  echo "Error: no room left on the disk" >&2; exit 3\n'
+        "fi\n"
+        f'echo $$ >> "{tmp_path}/beside"\n'
+        "exec sleep 60\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    search.pagefind.cache_clear()
+    edit(archive / "templates/base.html", "<main", "<main data-edited")  # every part again
+    try:
+        capsys.readouterr()
+        assert run(archive, "build") == 1
+    finally:
+        search.pagefind.cache_clear()
+    assert "Pagefind failed: Error: no room left on the disk" in capsys.readouterr().err
+    beside = [int(pid) for pid in (tmp_path / "beside").read_text().split()]
+    assert len(beside) == 1
+    with pytest.raises(ProcessLookupError):
+        os.kill(beside[0], 0)  # stopped, and waited for
+    assert tree_bytes(archive / "site", search_index=True) == before
 
 
 def test_an_edit_re_indexes_only_its_part_of_the_search_index(
