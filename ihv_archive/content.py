@@ -1,6 +1,6 @@
 """Posts and the tag vocabulary: text -> Post or problems.
 
-`parse()` is pure (text in, Post or problems out); load.read_post is the thin I/O around it.
+`parse()` is pure (text in, Post or problems out); load.load_post is the thin I/O around it.
 The post contract (front matter keys and their types) is in shared/DESIGN.md.
 """
 

@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .children import Progress, in_parallel
 from .config import Config
 from .content import Post, Tag, keyed, parse, parse_tags
 from .digest import digest
@@ -110,68 +109,6 @@ def load_tags(config: Config) -> dict[str, Tag] | list[Problem]:
     return parse_tags(text, shown)
 
 
-def read_post(
-    rel: str,
-    file: str,
-    config: Config,
-    tags: dict[str, Tag],
-    before: ParsedFile | None,
-    shown_dir: str,
-    tags_key: str,
-) -> ParsedFile | list[Problem]:
-    """What one post file holds now: `before` itself (what was parsed from it last time) while
-    its signature still stands for it; else the file read, and parsed again unless its bytes
-    are those parsed before. Problems if it cannot be read at all. It changes nothing, so that
-    load workers can run it; shown_dir is the posts folder as editors see it."""
-    shown = f"{shown_dir}/{rel}"
-    if os.path.islink(file) and not Path(file).resolve().is_relative_to(config.content_dir.resolve()):
-        return [
-            Problem(
-                shown,
-                None,
-                "is a link to a file outside content/",
-                "copy the file into content/posts instead",
-            )
-        ]
-    context = (shown, tags_key, config.timezone)
-    try:
-        stat = os.stat(file)
-        signature = signature_of(stat)
-        if (
-            before is not None
-            and before.trusted
-            and before.signature == signature
-            and before.context == context
-        ):
-            return before
-        raw = Path(file).read_bytes()
-    except OSError as error:
-        return [Problem(shown, None, f"cannot be read: {error.strerror}")]
-    key = digest(raw, *context)
-    if before is not None and before.key == key:
-        result = before.result
-    else:
-        result = parse(raw, shown, PurePosixPath(rel), tags, config.zone)
-        if isinstance(result, Post):
-            result = keyed(result, key)
-    settled = time.time_ns() - RACY_NS
-    trusted = stat.st_mtime_ns < settled and stat.st_ctime_ns < settled
-    return ParsedFile(signature, trusted, context, key, result)
-
-
-def outcome(found: ParsedFile | list[Problem], rel: str, cache: ParseCache | None) -> Post | list[Problem]:
-    """The post (or problems) read_post found, kept in the cache if it could read the file,
-    counting the files it had to parse."""
-    if isinstance(found, list):
-        return found
-    if cache is not None:
-        before = cache.entries.get(rel)
-        if before is None or before.key != found.key:
-            cache.parsed += 1
-        cache.entries[rel] = found
-    return found.result
-
-
 def load_post(
     rel: str,
     file: str,
@@ -181,17 +118,44 @@ def load_post(
     shown_dir: str = "",
     tags_key: str = "",
 ) -> Post | list[Problem]:
-    """One post file, read (read_post) and kept in the cache."""
-    shown_dir = shown_dir or display_path(config.posts_dir)
-    before = cache.entries.get(rel) if cache else None
-    return outcome(
-        read_post(rel, file, config, tags, before, shown_dir, tags_key or vocabulary_key(tags)), rel, cache
-    )
+    """One post file; shown_dir is the posts folder as editors see it (worked out once a load)."""
+    shown = f"{shown_dir or display_path(config.posts_dir)}/{rel}"
+    if os.path.islink(file) and not Path(file).resolve().is_relative_to(config.content_dir.resolve()):
+        return [
+            Problem(
+                shown,
+                None,
+                "is a link to a file outside content/",
+                "copy the file into content/posts instead",
+            )
+        ]
+    context = (shown, tags_key or vocabulary_key(tags), config.timezone)
+    entry = cache.entries.get(rel) if cache else None
+    try:
+        stat = os.stat(file)
+        signature = signature_of(stat)
+        if entry is not None and entry.trusted and entry.signature == signature and entry.context == context:
+            return entry.result
+        raw = Path(file).read_bytes()
+    except OSError as error:
+        return [Problem(shown, None, f"cannot be read: {error.strerror}")]
+    key = digest(raw, *context)
+    if entry is not None and entry.key == key:
+        result = entry.result
+    else:
+        result = parse(raw, shown, PurePosixPath(rel), tags, config.zone)
+        if isinstance(result, Post):
+            result = keyed(result, key)
+        if cache is not None:
+            cache.parsed += 1
+    if cache is not None:
+        settled = time.time_ns() - RACY_NS
+        trusted = stat.st_mtime_ns < settled and stat.st_ctime_ns < settled
+        cache.entries[rel] = ParsedFile(signature, trusted, context, key, result)
+    return result
 
 
-def load(
-    config: Config, cache: ParseCache | None = None, workers: int = 1, progress: Progress | None = None
-) -> Loaded:
+def load(config: Config, cache: ParseCache | None = None) -> Loaded:
     tags = load_tags(config)
     problems: list[Problem] = []
     if isinstance(tags, list):
@@ -207,21 +171,10 @@ def load(
     files = post_files(config.posts_dir)
     shown_dir = display_path(config.posts_dir)
     tags_key = vocabulary_key(tags)
-    entries = cache.entries if cache is not None else {}
     if cache is not None:
         cache.parsed = 0
-
-    def read(item: tuple[str, str]) -> ParsedFile | list[Problem] | None:
-        rel, file = item
-        before = entries.get(rel)
-        found = read_post(rel, file, config, tags, before, shown_dir, tags_key)
-        return None if found is before else found  # unchanged: a worker sends nothing back
-
-    # A cold build parses every file: in `workers` processes (a YAML parse is most of it).
-    for (rel, _), found in zip(
-        files, in_parallel(read, files, workers, "Reading posts", progress), strict=True
-    ):
-        result = outcome(entries[rel] if found is None else found, rel, cache)
+    for rel, file in files:
+        result = load_post(rel, file, config, tags, cache, shown_dir, tags_key)
         if isinstance(result, Post):
             posts.append(result)
         else:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import io
 import os
-import pickle
 import re
 import shutil
 import sqlite3
@@ -395,64 +394,6 @@ def test_parallel_and_single_process_builds_are_identical(tmp_path: Path) -> Non
             cwd=PROJECT,
         )
     assert tree_bytes(tmp_path / "out-1") == tree_bytes(tmp_path / "out-2")
-
-
-LOAD_IN = """
-import os, pickle, sys
-from pathlib import Path
-from ihv_archive import content, load
-from ihv_archive.config import load_config
-
-parse = content.parse
-def noting_the_process(*args, **kwargs):  # in whichever process parses: into a file
-    with open(sys.argv[3], "a") as pids:
-        pids.write(f"{os.getpid()}\\n")
-    return parse(*args, **kwargs)
-load.parse = noting_the_process
-
-config, cache = load_config(Path(sys.argv[1])), load.ParseCache()
-workers = int(sys.argv[2])
-first = load.load(config, cache, workers)
-load.RACY_NS = 0  # the files are settled: the second load may trust their signatures
-counted = cache.parsed
-again = load.load(config, cache, workers)
-entries = {rel: (e.signature, e.key, e.result) for rel, e in sorted(cache.entries.items())}
-sys.stdout.buffer.write(pickle.dumps(
-    (first, again, counted, cache.parsed, entries, os.getpid())
-))
-"""
-
-
-def test_posts_read_in_parallel_are_those_read_in_one_process(tmp_path: Path) -> None:
-    """A cold build reads its posts in forked processes: the same posts, problems (file and
-    line) and parse cache as one process, and a second read of settled files parses none."""
-    sys.path.insert(0, str(PROJECT / "bench"))
-    from make_corpus import make
-
-    root = tmp_path / "corpus"
-    make(120, root)
-    files = sorted((root / "content/posts").rglob("*.md"))
-    files[7].write_text(re.sub("^date: .*$", "date: not a date", files[7].read_text(), count=1, flags=re.M))
-    files[90].write_text("---\ntitle: [unclosed\n---\nText.\n")
-    loaded, parsed_in = {}, {}
-    for workers in ("1", "2"):
-        pids = tmp_path / f"pids-{workers}"
-        out = subprocess.run(
-            [sys.executable, "-c", LOAD_IN, str(root), workers, str(pids)],
-            check=True,
-            cwd=PROJECT,
-            capture_output=True,
-        ).stdout
-        loaded[workers] = pickle.loads(out)
-        parsed_in[workers] = set(pids.read_text().split()) - {str(loaded[workers][5])}
-    assert parsed_in["1"] == set() and len(parsed_in["2"]) == 2  # parsed in two workers, or in none
-    assert loaded["1"][:5] == loaded["2"][:5]
-    first, again, counted, parsed_again, entries, _ = loaded["2"]
-    assert len(first.posts) == 118 and counted == 120 and len(entries) == 120
-    shown = sorted(str(problem) for problem in first.problems)
-    assert len(shown) == 2 and files[7].name + ":3: date" in shown[0], shown
-    assert files[90].name + ":2" in shown[1], shown  # the line of the unclosed bracket
-    assert again == first and parsed_again == 0
 
 
 class Terminal(io.StringIO):
