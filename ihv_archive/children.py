@@ -1,5 +1,5 @@
-"""Child processes (render and load workers, Pagefind): run work in parallel, and die with
-the build that started them.
+"""Child processes (render workers, Pagefind): run work in parallel, and die with the
+build that started them.
 
 A build killed outright (SIGKILL, the out-of-memory killer, a CI timeout) cannot stop its
 children, and a child left running would go on writing into the staging folder that the
