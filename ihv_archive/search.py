@@ -76,9 +76,10 @@ def pagefind() -> tuple[str, ...]:
     pagefind` starts a Python only to exec the binary: some 60 ms for each part indexed."""
     try:
         from pagefind.service import get_executable
-    except ImportError:  # not installed: `python -m pagefind` then says so, and it is reported
-        return (sys.executable, "-m", "pagefind")
-    binary = get_executable()
+
+        binary = get_executable()
+    except ImportError:  # not installed: `python -m pagefind` says so, and that is reported
+        binary = None
     return (str(binary),) if binary is not None else (sys.executable, "-m", "pagefind")
 
 
