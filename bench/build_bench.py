@@ -51,6 +51,9 @@ def tool(name: str) -> str:
     return found
 
 
+SETTLE_SECONDS = 3
+
+
 def settle_disk() -> None:
     """Every timed build, ours and the peers', starts with nothing left for the disk to do.
     On this shared virtual disk, what the last build wrote (or the deletion of its output)
@@ -58,9 +61,6 @@ def settle_disk() -> None:
     0.5-0.6 s after a sync and a pause, and 2-11 s straight after writing or deleting as many."""
     os.sync()
     time.sleep(SETTLE_SECONDS)
-
-
-SETTLE_SECONDS = 3
 
 
 def timed(command: list[str], cwd: Path) -> Run:

@@ -234,7 +234,7 @@ def _build(
                     config.out_dir,
                     cache.search_files,
                     unchanged_years,
-                    workers,
+                    at_once=workers,
                 )
 
         written = staging.complete(pages, finish)

@@ -92,10 +92,10 @@ def run_pagefind(site_dir: Path, language: str, parts: list[SearchPart], at_once
     try:
         for bundle, years in parts:
             if len(running) >= at_once:
-                finish(*running.pop(0))
+                finish_pagefind(*running.pop(0))
             running.append(start_pagefind(site_dir, language, bundle, years))
         while running:
-            finish(*running.pop(0))
+            finish_pagefind(*running.pop(0))
     finally:
         for process, output in running:
             process.kill()
@@ -118,7 +118,7 @@ def start_pagefind(
         bundle,
     ]
     # What it prints goes to a file: a pipe could fill while another part is waited for.
-    output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by finish, or on failure)
+    output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by finish_pagefind, or on failure)
     try:
         # Pagefind writes into the staging folder: it must not outlive a killed build (from a
         # process with threads, such as the dev server, a child may run no Python before exec).
@@ -130,7 +130,7 @@ def start_pagefind(
     return process, output
 
 
-def finish(process: subprocess.Popen[bytes], output: IO[bytes]) -> None:
+def finish_pagefind(process: subprocess.Popen[bytes], output: IO[bytes]) -> None:
     """Wait for a Pagefind started by start_pagefind; report it if it failed."""
     try:
         try:
