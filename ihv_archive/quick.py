@@ -54,7 +54,7 @@ from .render import (
     posts_named,
     render_body,
 )
-from .search import part_files, run_pagefind
+from .search import part_files, run_pagefind, same_as_before
 from .urls import Urls
 from .validate import is_published
 from .write import files_intact, holds_only, link_file, replace_files, write_file
@@ -202,8 +202,9 @@ def reindex(
 ) -> tuple[dict[str, str], set[str]]:
     """The parts of the search index whose years have a post page written anew, indexed again
     (Pagefind indexes a part whole) from a folder of those years' post pages: the site's, linked,
-    and the new ones. Returns the new index files (by their path in the site: where they are
-    now) and the old files of those parts (to be removed, but for those the new ones replace)."""
+    and the new ones. Returns the new index files whose bytes are not already the site's (by
+    their path in the site: where they are now) and the old files of those parts that are
+    not made again (to be removed)."""
     years = {year for name in contents if (year := Urls.year_of_post_page(name)) is not None}
     parts = [(bundle, part_years) for bundle, part_years in manifest.parts if years.intersection(part_years)]
     their_years = {year for _, part_years in parts for year in part_years}
@@ -218,7 +219,8 @@ def reindex(
     removed: set[str] = set()
     for bundle, _ in parts:
         made = part_files(folder, bundle)
-        moved.update({name: f"{folder}/{name}" for name in made})
+        same = same_as_before(folder, made, config.out_dir)
+        moved.update({name: f"{folder}/{name}" for name in made if name not in same})
         folder_of_part = bundle.rstrip("/") + "/"
         removed |= {name for name in manifest.files if name.startswith(folder_of_part)} - made.keys()
     return moved, removed

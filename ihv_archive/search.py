@@ -24,7 +24,7 @@ from typing import IO
 from .children import die_with, may_run_python_in_a_child
 from .problems import Problem, ProblemsFound
 from .urls import SearchPart, Urls
-from .write import Signature, files_intact, keep, signature
+from .write import Signature, files_intact, holds, keep, signature
 
 
 def part_files(site_dir: Path, bundle: str) -> dict[str, Signature]:
@@ -66,7 +66,21 @@ def index_search(
             to_index.append((bundle, years))
     run_pagefind(site_dir, language, to_index, at_once)
     made = {name: found for bundle, _ in to_index for name, found in part_files(site_dir, bundle).items()}
-    return {**files, **made}, len(made)
+    fresh = len(made)
+    if old_site is not None:
+        for name in same_as_before(site_dir, made, old_site):
+            os.unlink(site_dir / name)
+            keep(str(old_site / name), str(site_dir / name), old_site)
+            made[name] = signature(site_dir / name)
+            fresh -= 1
+    return {**files, **made}, fresh
+
+
+def same_as_before(folder: Path, names: Iterable[str], old_site: Path) -> set[str]:
+    """The index files just made below `folder` whose bytes the old site's file of that name
+    already holds. Pagefind makes a part whole, but most of its files come out the same (a
+    fragment for each page, by a digest of it): those are kept, not rewritten."""
+    return {name for name in names if holds(str(old_site / name), (folder / name).read_bytes())}
 
 
 @lru_cache(maxsize=1)

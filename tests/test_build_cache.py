@@ -529,6 +529,34 @@ def test_when_pagefind_fails_on_a_part_the_one_beside_it_is_stopped_and_the_site
     assert tree_bytes(archive / "site", search_index=True) == before
 
 
+@pytest.mark.parametrize(
+    "change",
+    [("Text.", "Text, with a zebra."), ("title: An undated", "title: A zebra's undated")],
+    ids=["text: the quick rebuild", "title: the whole build"],
+)
+def test_index_files_that_come_out_the_same_are_not_rewritten(
+    archive: Path, capsys: pytest.CaptureFixture[str], change: tuple[str, str]
+) -> None:
+    """Pagefind makes a part whole, but most of its files (a fragment for each page) come
+    out as they were: those keep their files, and the summary counts what did change."""
+    build(archive, capsys)
+    site = archive / "site"
+
+    def files() -> dict[Path, tuple[int, bytes]]:
+        return {p: (p.stat().st_ino, p.read_bytes()) for p in site.rglob("*") if p.is_file()}
+
+    before = files()
+    edit(archive / "content/posts/2023/year-only.md", *change)
+    summary = build(archive, capsys)
+    after = files()
+    same = [p for p in after if p in before and after[p][1] == before[p][1]]
+    changed = len(after) - len(same)
+    assert any("pagefind" in p.parts for p in same) and 0 < changed < 20, summary
+    assert [p for p in same if after[p][0] != before[p][0]] == []  # each kept its very file
+    assert written(summary) == changed and "search indexed" in summary
+    assert search_index_is_whole(site)
+
+
 def test_an_edit_re_indexes_only_its_part_of_the_search_index(
     archive: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
