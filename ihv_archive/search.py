@@ -66,14 +66,14 @@ def index_search(
             to_index.append((bundle, years))
     run_pagefind(site_dir, language, to_index, at_once)
     made = {name: found for bundle, _ in to_index for name, found in part_files(site_dir, bundle).items()}
-    fresh = len(made)
+    same: set[str] = set()
     if old_site is not None:
-        for name in same_as_before(site_dir, made, old_site):
+        same = same_as_before(site_dir, made, old_site)
+        for name in same:  # the old site's very file instead
             os.unlink(site_dir / name)
             keep(str(old_site / name), str(site_dir / name), old_site)
             made[name] = signature(site_dir / name)
-            fresh -= 1
-    return {**files, **made}, fresh
+    return {**files, **made}, len(made) - len(same)
 
 
 def same_as_before(folder: Path, names: Iterable[str], old_site: Path) -> set[str]:
