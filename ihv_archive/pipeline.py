@@ -4,8 +4,8 @@ With the build cache (cache.py), load and render get last build's parse cache an
 memo, so only what changed is parsed and rendered again, and the writer keeps the files
 whose pages did not change. Before any of that, from_records asks whether the last build's
 records are enough: if nothing it read or wrote has changed, there is nothing to do; if
-only the text of some posts changed, the quick rebuild (quick.py) renders only the pages
-that show them, from the records, and reads nothing else.
+only what some posts show changed (their text, title or summary), the quick rebuild
+(quick.py) renders only the pages that show them, from the records, and reads nothing else.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""The quick rebuild: after edits that changed nothing of a post but its text.
+"""The quick rebuild: after edits to what a post shows, that leave its place as it was.
 
-That is the usual edit. The post keeps its title, date, tags, summary and address, so it
-keeps its place in every list, feed and archive, its neighbours and related posts stay the
-same, and so does every link to it. Every page is made from its template and the posts it
-shows (render.py), so a page that does not show the edited post is made from exactly what
-it was made from last time, and is the same. The pages to render again are therefore known
+That is the usual edit: to a post's text, and now and then its title or summary. The post
+keeps its date, tags, address and everything else that places it (PLACING), so it keeps its
+place in every list, feed and archive, its neighbours and related posts stay the same, and
+so does every link to it. Every page is made from its template and the posts it shows
+(render.py), which reads what a post shows (its title, summary, text) only as the page is
+rendered: so a page that does not show the edited post is made from exactly what it was
+made from last time, and is the same. The pages to render again are therefore known
 from the build cache alone: those whose recipe (render.recipe) names the post. This renders
 only those, from their recipes, reading from the cache only the posts they show, and writes
 only the files whose bytes changed: it reads no other post file and renders no other page.
@@ -12,8 +14,8 @@ If the site has a search index, the part of it that holds a page written anew is
 again, from a folder of that part's pages (reindex), as the whole build would index it.
 
 Anything else takes the whole build (pipeline._build), to which this gives way by returning
-None before it has changed anything: a post added, removed, or changed in more than its
-text; a problem in the new text; a draft or scheduled post edited; a site folder whose
+None before it has changed anything: a post added or removed, or changed in what places
+it; a problem in the edited post; a draft or scheduled post edited; a site folder whose
 files are not the ones the last build wrote; a cache that is not whole. The settings,
 tags, templates, images and the search flag are pipeline.from_records's to check.
 
@@ -64,12 +66,18 @@ if TYPE_CHECKING:
 else:
     markdown = lazy("ihv_archive.markdown")  # as render.py: loaded when first used
 
-# Every field of a post but its text (and the key of its bytes): what other pages may show.
-OUTSIDE = tuple(f.name for f in fields(Post) if f.name not in ("body", "key"))
+# What of a post is only shown, by the templates, as they render a page given the post: the
+# build derives nothing else from it (no order, address, grouping, count or date), so an edit
+# to it changes only the pages whose recipes name the post. The line its text starts on is
+# only for messages, and the importer's fields are shown nowhere. The key is of the bytes.
+SHOWN_ONLY = ("title", "summary", "body", "body_line", "sources", "date_basis", "imported_hash", "key")
+# The rest places the post: which pages show it, where, and what they derive from it
+# (the sitemap's and feeds' dates come from `date` and `updated`).
+PLACING = tuple(f.name for f in fields(Post) if f.name not in SHOWN_ONLY)
 
 
-def outside(post: Post) -> tuple[Any, ...]:
-    return tuple(getattr(post, name) for name in OUTSIDE)
+def placing(post: Post) -> tuple[Any, ...]:
+    return tuple(getattr(post, name) for name in PLACING)
 
 
 class GiveWay(Exception):
@@ -269,7 +277,7 @@ def edited_posts(
     config: Config, now: datetime, tags: dict[str, Tag], changed: set[str], records: Records
 ) -> tuple[ParseCache, dict[str, tuple[Post, Post]]]:
     """The changed post files parsed again (a parse cache holding them), and those whose bytes
-    did change: each as it was and as it is, the same but for its text."""
+    did change: each as it was and as it is, in the same place."""
     records.read_entries(changed)  # at once: after a build of files just saved, that is all of them
     before = {rel: records.entry(rel) for rel in sorted(changed)}
     parse_cache = ParseCache({rel: entry for rel, entry in before.items() if entry is not None})
@@ -281,7 +289,7 @@ def edited_posts(
             raise GiveWay
         if post is entry.result:
             continue  # the same bytes: the parse cache gave back what it had
-        if outside(post) != outside(entry.result) or not is_published(entry.result, now):
+        if placing(post) != placing(entry.result) or not is_published(entry.result, now):
             raise GiveWay
         edited[rel] = (entry.result, post)
     return parse_cache, edited

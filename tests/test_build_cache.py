@@ -423,8 +423,10 @@ def test_a_spare_of_another_shape_is_set_aside(
     """The spare (the site the last build replaced, kept to start the next from) may be
     anything by then: a folder where a file should be must not break or leak into the build."""
     build(archive, capsys)
-    edit(archive / "content/posts/2024/summit.md", "New joining link", "A new joining link")
-    build(archive, capsys)  # replaces a site: the old one becomes the spare
+    edit(archive / "content/posts/2024/summit.md", "updated: 2024-04-24", "updated: 2024-04-25")
+    build(
+        archive, capsys
+    )  # a whole build (the date a post was updated places it): the old site becomes the spare
     (spare,) = (archive / ".cache").glob("*.spare")
     (spare / "index.html").unlink()
     (spare / "index.html").mkdir()  # a folder where the home page goes

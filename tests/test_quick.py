@@ -1,5 +1,5 @@
-"""The quick rebuild (quick.py): after an edit to posts' text alone, a build made from the
-build cache's records, which must equal a cold build byte for byte, and must give way to
+"""The quick rebuild (quick.py): after an edit to what posts show (their text, title or
+summary) that leaves their place as it was, a build made from the build cache's records, which must equal a cold build byte for byte, and must give way to
 the whole build for every other edit.
 
 Every build goes through the command line, with --no-search: the search index is made by
@@ -49,13 +49,22 @@ QUICK_EDITS: list[tuple[str, Callable[[Path], object]]] = [
     ),
     ("two posts' text at once", lambda r: edit_two(r)),
     ("text saved again unchanged in HTML", lambda r: edit(r / NOT_IN_FEEDS, "Text.", "Text.\n\n\n")),
+    ("a title", lambda r: edit(r / NOT_IN_FEEDS, "An undated announcement", "An announcement")),
+    ("a summary", lambda r: edit(r / NOT_IN_FEEDS, "Only the year is known.", "Just the year.")),
+    # Its title is on every kind of page that lists a post: its neighbours', lists, its tags'
+    # pages, the feeds, the 404 page, its old address's redirect, related posts' pages.
+    ("the title of a post in the feeds", lambda r: edit(r / IN_FEEDS, "Babies & <toddlers>", "Babies")),
+    ("the summary of a post in the feeds", lambda r: edit(r / IN_FEEDS, "publishes its", "sets out its")),
 ]
 
 WHOLE_EDITS: list[tuple[str, Callable[[Path], object]]] = [
-    ("a title", lambda r: edit(r / NOT_IN_FEEDS, "An undated announcement", "An announcement")),
-    ("a summary", lambda r: edit(r / NOT_IN_FEEDS, "Only the year is known.", "Just the year.")),
     ("a date", lambda r: edit(r / NOT_IN_FEEDS, "date: 2023-01-01", "date: 2022-01-01")),
     ("tags", lambda r: edit(r / NOT_IN_FEEDS, "tags: []", "tags: [policy]")),
+    # Shown, but also the date of the post in the sitemap and of the feeds that hold it.
+    (
+        "a date updated",
+        lambda r: edit(r / IN_FEEDS, "date: 2024-06-10", "date: 2024-06-10\nupdated: 2024-06-20"),
+    ),
     ("a draft's text", lambda r: edit(r / f"{POSTS}/2024/draft-post.md", "Secret draft", "Hidden draft")),
     ("a post added", lambda r: (r / f"{POSTS}/2023/new.md").write_text((r / NOT_IN_FEEDS).read_text())),
     ("a post deleted", lambda r: (r / NOT_IN_FEEDS).unlink()),
@@ -86,7 +95,7 @@ def changed_files(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]
 
 @pytest.mark.parametrize("settled", [False, True], ids=["files just saved", "files settled"])
 @pytest.mark.parametrize("change", [c for _, c in QUICK_EDITS], ids=[w for w, _ in QUICK_EDITS])
-def test_an_edit_to_text_alone_is_built_from_the_records_and_equals_a_cold_build(
+def test_an_edit_to_what_a_post_shows_is_built_from_the_records_and_equals_a_cold_build(
     archive: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
