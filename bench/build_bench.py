@@ -5,8 +5,10 @@
 For each size, bench/make_corpus.py writes the posts in our contract, as a Hugo site and as
 a Pelican site (configs in bench/peers/). Each tool builds them RUNS times. Ours in four
 cases: a cold build (no site/, no .cache/); a build again with nothing changed; the first
-build after editing one post; and the builds after each of three more edits, as an editor
-works (from the second on, a build starts from the spare site the one before kept). Each
+build after editing one post's text; the builds after each of three more such edits, as an
+editor works (from the second on, a build starts from the spare site the one before kept);
+then after an edit to the post's title (which, like its text, leaves its place as it was),
+and one to its tags (which moves it: other pages list it, or no longer do). Each
 case twice: as published (with the Pagefind search index) and with --no-search (the same
 work as the peers, which make no search index). Wall time is the median of the runs; peak
 memory is the largest resident size of the build or of any process it ran (os.wait4 counts
@@ -81,8 +83,24 @@ OUR_CASES = (
     "build again, nothing changed",
     "first build after editing one post",  # the first after a cold build: no spare site yet
     "each later build after editing one post",
+    "build after editing one post's title",
+    "build after changing one post's tags",
 )
 EDITS = 3  # later edits measured in each run
+EXTRA_TAG = "covid-19"  # one of make_corpus's tags
+
+
+def retitle(post: Path, mark: str) -> None:
+    post.write_text(post.read_text().replace('title: "', f'title: "{mark} ', 1))
+
+
+def retag(post: Path) -> None:
+    """One tag more for the post, or one fewer if it has it already."""
+    text = post.read_text()
+    line = next(line for line in text.splitlines() if line.startswith("tags: ["))
+    tags = [tag.strip() for tag in line.removeprefix("tags: [").removesuffix("]").split(",")]
+    tags = [tag for tag in tags if tag != EXTRA_TAG] if EXTRA_TAG in tags else [*tags, EXTRA_TAG]
+    post.write_text(text.replace(line, f"tags: [{', '.join(tags)}]", 1))
 
 
 def bench(size: int, runs: int, work: Path) -> list[tuple[str, str, list[Run]]]:
@@ -108,6 +126,10 @@ def bench(size: int, runs: int, work: Path) -> list[tuple[str, str, list[Run]]]:
             for again in range(EDITS):  # as an editor works: edit, build, edit, build...
                 edited.write_text(edited.read_text() + f"\nEdited again ({again}) in run {n}{name}.\n")
                 record(name, OUR_CASES[3], timed([*ours, *flags], corpus))
+            retitle(edited, f"Retitled in run {n}{name}")
+            record(name, OUR_CASES[4], timed([*ours, *flags], corpus))
+            retag(edited)
+            record(name, OUR_CASES[5], timed([*ours, *flags], corpus))
         shutil.rmtree(work / "hugo-out", ignore_errors=True)
         record(
             "Hugo",
