@@ -5,8 +5,10 @@ from __future__ import annotations
 import html
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -101,6 +103,30 @@ def tree_bytes(folder: Path, search_index: bool = True) -> dict[str, bytes]:
         for p in sorted(folder.rglob("*"))
         if p.is_file() and (search_index or not p.relative_to(folder).as_posix().startswith("pagefind/"))
     }
+
+
+def cold_build(archive: Path, tmp_path: Path, *args: str) -> dict[str, bytes]:
+    """The reference: the same project copied without its cache or site, built from nothing."""
+    fresh = tmp_path / f"cold-{time.monotonic_ns()}"
+    shutil.copytree(archive, fresh, ignore=shutil.ignore_patterns(".cache", "site"))
+    assert run(fresh, "build", "--no-search", *args) == 0
+    result = tree_bytes(fresh / "site")
+    shutil.rmtree(fresh)
+    return result
+
+
+def loads_counted(monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> list[int]:
+    """Counts the calls of the `load` that a module (pipeline, serve) loads the posts with:
+    its whole rebuild does, a quick one never."""
+    calls: list[int] = []
+    real = module.load
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "load", counting)
+    return calls
 
 
 def search_index_is_whole(site: Path) -> bool:

@@ -15,7 +15,6 @@ import sqlite3
 import struct
 import subprocess
 import sys
-import time
 import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -33,20 +32,10 @@ from ihv_archive.load import ParseCache, load
 from ihv_archive.render import Memo
 from ihv_archive.validate import Site
 
-from .conftest import PROJECT, run, search_index_is_whole, tree_bytes
+from .conftest import PROJECT, cold_build, run, search_index_is_whole, tree_bytes
 from .test_incremental import EDITS, edit
 
 ONE_PAGE = "posts/2023/year-only/index.html"  # a page no edit below touches unless it says so
-
-
-def cold_build(archive: Path, tmp_path: Path) -> dict[str, bytes]:
-    """The reference: the same project copied without its cache or site, built from nothing."""
-    fresh = tmp_path / f"cold-{time.monotonic_ns()}"
-    shutil.copytree(archive, fresh, ignore=shutil.ignore_patterns(".cache", "site"))
-    assert run(fresh, "build", "--no-search") == 0
-    result = tree_bytes(fresh / "site")
-    shutil.rmtree(fresh)
-    return result
 
 
 def build(archive: Path, capsys: pytest.CaptureFixture[str], *args: str) -> str:

@@ -22,8 +22,8 @@ from ihv_archive import pipeline, write
 from ihv_archive.cache import Records
 from ihv_archive.config import load_config
 
-from .conftest import run, search_index_is_whole, tree_bytes
-from .test_build_cache import CACHE_EDITS, TAMPERING, build, cold_build, refuse, settle, written
+from .conftest import cold_build, loads_counted, run, search_index_is_whole, tree_bytes
+from .test_build_cache import CACHE_EDITS, TAMPERING, build, refuse, settle, written
 from .test_incremental import edit
 
 POSTS = "content/posts"
@@ -74,19 +74,6 @@ WHOLE_EDITS: list[tuple[str, Callable[[Path], object]]] = [
         if what in ("a page edited", "a page deleted")  # the pages the quick rebuild would keep
     ],
 ]
-
-
-def loads_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the builds that load the posts: the whole build does, a quick one never."""
-    calls: list[int] = []
-    real = pipeline.load
-
-    def counting(*args: object, **kwargs: object) -> object:
-        calls.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pipeline, "load", counting)
-    return calls
 
 
 def changed_files(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
@@ -189,7 +176,7 @@ def test_every_other_edit_takes_the_whole_build(
 ) -> None:
     build(archive, capsys, "--no-search")
     change(archive)
-    loads = loads_counted(monkeypatch)
+    loads = loads_counted(monkeypatch, pipeline)
     build(archive, capsys, "--no-search")
     assert loads == [1]
     assert tree_bytes(archive / "site") == cold_build(archive, tmp_path)
@@ -226,7 +213,7 @@ def test_an_edit_to_one_of_two_posts_with_the_same_text_takes_the_whole_build(
         )
     build(archive, capsys, "--no-search")
     edit(archive / f"{POSTS}/2024/twin-a.md", "The same words.", "Other words.")
-    loads = loads_counted(monkeypatch)
+    loads = loads_counted(monkeypatch, pipeline)
     build(archive, capsys, "--no-search")
     assert loads == [1]
     site = tree_bytes(archive / "site")
@@ -321,7 +308,7 @@ def test_a_cache_missing_a_part_takes_the_whole_build(
         records.db.execute("DELETE FROM fragments")
     records.close()
     edit(archive / NOT_IN_FEEDS, "Text.", "Text, edited.")
-    loads = loads_counted(monkeypatch)
+    loads = loads_counted(monkeypatch, pipeline)
     build(archive, capsys, "--no-search")
     assert loads
     assert tree_bytes(archive / "site") == cold_build(archive, tmp_path)
