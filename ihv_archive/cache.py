@@ -433,14 +433,20 @@ def body_row(key: tuple[str, bool], entry: tuple[Any, Body]) -> tuple[Any, ...]:
 
 
 @dataclass(frozen=True)
-class PageRecord:
-    """A page as the build cache records it (a row of `pages`)."""
+class ShownPage:
+    """A page as the last build made it, for the quick rebuild (quick.py) to make it again."""
 
     path: str  # its file, below the output folder
     inputs: bytes  # the digest of its template and context (render.inputs_digest)
     content: bytes  # the digest of its bytes
-    signature: Signature  # of its file, as written
     recipe: bytes | None  # what it was made from (render.recipe)
+
+
+@dataclass(frozen=True)
+class PageRecord(ShownPage):
+    """A page as the build cache records it (a row of `pages`): with its file."""
+
+    signature: Signature  # of its file, as written
 
 
 class Records:
@@ -523,7 +529,7 @@ class Records:
                 "WHERE instr(recipe, ?) > 0",
                 (rel.encode("utf-8"),),
             ):
-                found[site_path] = PageRecord(path, inputs, content, (size, mtime, inode), recipe)
+                found[site_path] = PageRecord(path, inputs, content, recipe, (size, mtime, inode))
         return found
 
     def save(

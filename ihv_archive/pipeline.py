@@ -25,7 +25,7 @@ from .quick import quick_build
 from .render import FragmentLost, Page, files_fingerprint, render, search_parts
 from .search import index_search
 from .urls import Urls
-from .validate import Site, validate
+from .validate import Site, next_due, validate
 from .write import (
     WRONG_SHAPE,
     Signature,
@@ -169,9 +169,8 @@ def _manifest(
     if not site.posts:  # an empty archive's feeds are dated by the build's time
         return None
     signatures, racy = cache.parse_cache.signatures()
-    held_back = [post.date for post in site.all_posts if not post.draft and post.date > site.now]
     parts = tuple(search_parts(site)) if search else ()
-    return Manifest(search, inputs, signatures, min(held_back, default=None), counts, racy=racy, parts=parts)
+    return Manifest(search, inputs, signatures, next_due(site), counts, racy=racy, parts=parts)
 
 
 def _build(

@@ -22,23 +22,26 @@ tags, templates, images and the search flag are pipeline.from_records's to check
 The site is changed in place, pages and search index together, all or nothing
 (write.replace_files), and then the cache in one transaction, into the very records a
 whole build would have left: the next build, quick or whole, cannot tell the difference.
+
+The dev server makes its rebuilds the same way (made_again), from the records it keeps in
+memory (InMemory) rather than the cache on disk, and writes them into its preview.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing, nullcontext
-from dataclasses import fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .cache import Manifest, PageRecord, Records, compiled_templates_folder
+from .cache import Manifest, PageRecord, Records, ShownPage, compiled_templates_folder
 from .config import Config
 from .content import Post, Tag
-from .load import ParseCache, load_post, load_tags, vocabulary_key
+from .load import ParseCache, ParsedFile, load_post, load_tags, vocabulary_key
 from .problems import Problem, display_path
 from .render import (
     Body,
@@ -84,11 +87,40 @@ class GiveWay(Exception):
     """The edits are not for the quick rebuild: the whole build is to run."""
 
 
+class RecordsRead(Protocol):
+    """What the quick rebuild reads of the last build: from the build cache on disk
+    (cache.Records), or from what the dev server keeps in memory (InMemory)."""
+
+    def entry(self, rel: str) -> ParsedFile | None:
+        """What was parsed from a post file (by its path below content/posts)."""
+        ...
+
+    def read_entries(self, rels: Iterable[str]) -> None:
+        """Have these posts' entries at hand (a hint: many are about to be asked for)."""
+        ...
+
+    def bodies_of(self, post_key: str) -> list[tuple[bool, str, str | None]]:
+        """A post's bodies: whether each was made for feeds too, and its fragments' keys."""
+        ...
+
+    def bodies_showing(self, keys: list[str]) -> int:
+        """How many bodies show any of these fragments."""
+        ...
+
+    def fragment(self, key: str) -> str:
+        """A fragment's text."""
+        ...
+
+    def pages_naming(self, rels: set[str]) -> Mapping[str, ShownPage]:
+        """The pages whose recipe names any of these posts, by site path."""
+        ...
+
+
 class StoredPosts(Mapping[PurePosixPath, Post]):
-    """Every post, by its file below content/posts, read from the cache when asked (a body
+    """Every post, by its file below content/posts, read from the records when asked (a body
     asks only for the posts it links to); the edited posts as they are now."""
 
-    def __init__(self, records: Records, edited: dict[str, Post]) -> None:
+    def __init__(self, records: RecordsRead, edited: dict[str, Post]) -> None:
         self.records, self.edited = records, edited
 
     def find(self, rel: str) -> Post | None:
@@ -116,13 +148,127 @@ class StoredPosts(Mapping[PurePosixPath, Post]):
 
 
 class PublishedAt:
-    """The posts a build at `now` publishes (validate.is_published), as a container."""
+    """The posts a build at `now` publishes (validate.is_published), as a container; the
+    dev server's may show drafts and scheduled posts too."""
 
-    def __init__(self, now: datetime) -> None:
-        self.now = now
+    def __init__(self, now: datetime, drafts: bool = False, future: bool = False) -> None:
+        self.now, self.drafts, self.future = now, drafts, future
 
     def __contains__(self, post: object) -> bool:
-        return isinstance(post, Post) and is_published(post, self.now)
+        return isinstance(post, Post) and is_published(post, self.now, self.drafts, self.future)
+
+
+@dataclass
+class Edit:
+    """What the quick rebuild makes of edits to post files, before anything is written: the
+    changed files parsed again, the posts whose bytes did change (each as it was and as it
+    is), their new bodies (by post key and whether made for feeds too), the fragment that
+    takes the place of each old one, and the pages that showed them made again (by site
+    path: each as the records had it; its new digests and Page, which holds bytes only if
+    they changed; its recipe)."""
+
+    files: dict[str, ParsedFile]
+    edited: dict[str, tuple[Post, Post]]
+    bodies: dict[tuple[str, bool], tuple[Followed, Body]] = field(default_factory=dict)
+    instead: dict[str, Fragment] = field(default_factory=dict)
+    shown: Mapping[str, ShownPage] = field(default_factory=dict)
+    made: dict[str, tuple[bytes, Page]] = field(default_factory=dict)
+    contents: dict[str, bytes] = field(default_factory=dict)
+    recipes: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def new_files(self) -> dict[str, bytes]:
+        """The pages' files whose bytes changed, by their paths below the site folder."""
+        return {
+            page.path.as_posix(): page.content for _, page in self.made.values() if page.content is not None
+        }
+
+
+def made_again(config: Config, published: PublishedAt, changed: set[str], records: RecordsRead) -> Edit:
+    """The quick rebuild's work on these post files (by their paths below content/posts),
+    from the records; GiveWay (or FragmentLost) if it cannot be made from them."""
+    tags = load_tags(config)
+    if isinstance(tags, list):
+        raise GiveWay
+    parse_cache, edited = edited_posts(config, published, tags, changed, records)
+    files = {rel: parse_cache.entries[rel] for rel in changed}
+    if not edited:  # the same bytes after all (read again: their signatures could not vouch)
+        return Edit(files, edited)
+    urls = Urls(config.base_url)
+    posts = StoredPosts(records, {rel: new for rel, (_, new) in edited.items()})
+    bodies, instead = new_bodies(config, published, urls, edited, posts, records)
+    shown = records.pages_naming(set(edited))
+    templates = pages_again(config, tags, urls, shown, posts, instead, records)
+    return Edit(files, edited, bodies, instead, shown, templates.made, templates.contents, templates.recipes)
+
+
+class InMemory:
+    """The dev server's records: its parse cache and render memo, which it keeps in memory
+    between rebuilds. Its memo keeps every page's bytes and, for this, every page's recipe
+    (Memo.keep_recipes, from its first render on: files copied as they are have none, and
+    show no post)."""
+
+    def __init__(self, memo: Memo, parse_cache: ParseCache) -> None:
+        self.memo, self.parse_cache = memo, parse_cache
+        self._fragments: dict[str, Fragment] | None = None
+
+    def entry(self, rel: str) -> ParsedFile | None:
+        return self.parse_cache.entries.get(rel)
+
+    def read_entries(self, rels: Iterable[str]) -> None:
+        pass  # at hand already
+
+    def bodies_of(self, post_key: str) -> list[tuple[bool, str, str | None]]:
+        return [
+            (in_feed, body.page_html.key, body.feed_html.key if body.feed_html else None)
+            for (key, in_feed), (_, body) in self.memo.bodies.items()
+            if key == post_key
+        ]
+
+    def bodies_showing(self, keys: list[str]) -> int:
+        wanted = set(keys)
+        return sum(
+            1
+            for _, body in self.memo.bodies.values()
+            if body.page_html.key in wanted or (body.feed_html is not None and body.feed_html.key in wanted)
+        )
+
+    def fragment(self, key: str) -> str:
+        if self._fragments is None:
+            self._fragments = {
+                fragment.key: fragment
+                for _, body in self.memo.bodies.values()
+                for fragment in (body.page_html, body.feed_html)
+                if fragment is not None
+            }
+        if (found := self._fragments.get(key)) is None:
+            raise FragmentLost(f"no body shows fragment {key}")
+        return found.text
+
+    def pages_naming(self, rels: set[str]) -> dict[str, ShownPage]:
+        names = [rel.encode("utf-8") for rel in rels]  # as Records looks for them
+        return {
+            site_path: ShownPage(page.path.as_posix(), inputs, self.memo.contents[site_path], recipe)
+            for site_path, (inputs, page) in self.memo.pages.items()
+            if (recipe := self.memo.recipes.get(site_path)) is not None and any(n in recipe for n in names)
+        }
+
+    def save(self, edit: Edit) -> None:
+        """Keep what the quick rebuild made, as a render that made the same pages would."""
+        memo = self.memo
+        self.parse_cache.entries.update(edit.files)
+        for old, _ in edit.edited.values():
+            for in_feed in (False, True):
+                memo.bodies.pop((old.key, in_feed), None)
+        memo.bodies.update(edit.bodies)
+        for site_path, (inputs, page) in edit.made.items():
+            if page.content is None:  # the same bytes: the memo's Page holds them
+                page = memo.pages[site_path][1]
+            memo.pages[site_path] = (inputs, page)
+            memo.contents[site_path] = edit.contents[site_path]
+            memo.recipes[site_path] = edit.recipes[site_path]
+        memo.rendered, memo.reused = len(edit.made), len(memo.pages) - len(edit.made)
+        self._fragments = None
 
 
 def quick_build(
@@ -147,31 +293,22 @@ def quick_build(
 def _quick_build(
     config: Config, now: datetime, manifest: Manifest, changed: set[str], records: Records
 ) -> tuple[int, int, bool]:
-    tags = load_tags(config)
-    if isinstance(tags, list):
-        raise GiveWay
-    parse_cache, edited = edited_posts(config, now, tags, changed, records)
-    files = {rel: parse_cache.entries[rel] for rel in changed}
+    edit = made_again(config, PublishedAt(now), changed, records)
+    files = edit.files
     manifest = replace(
         manifest,
         posts={**manifest.posts, **{rel: entry.signature for rel, entry in files.items()}},
         racy=(manifest.racy - changed) | {rel for rel, entry in files.items() if not entry.trusted},
     )
-    if not edited:  # the same bytes after all (read again: their signatures could not vouch)
+    if not edit.edited:
         if not holds_only(config.out_dir, manifest.files.keys(), manifest.folders):
             raise GiveWay  # but a file was added to the site by hand (as from_records checks)
         records.save(files, {}, [], set(), {}, manifest)
         return 0, len(manifest.files), False
 
-    urls = Urls(config.base_url)
-    posts = StoredPosts(records, {rel: new for rel, (_, new) in edited.items()})
-    bodies, instead = new_bodies(config, now, urls, edited, posts, records)
-    shown = records.pages_naming(set(edited))
-    templates, pages = pages_again(config, tags, urls, shown, posts, instead, records)
-
     # The site, then the cache (a build killed between them finds the site's files changed,
     # and takes the whole build).
-    contents = {page.path.as_posix(): page.content for page in pages if page.content is not None}
+    contents = edit.new_files
     out = config.out_dir
     # Where a part of the search index is made again: beside the site, on the same disk.
     indexing = (
@@ -185,15 +322,15 @@ def _quick_build(
     now_shown = {
         site_path: PageRecord(
             record.path,
-            templates.made[site_path][0],
-            templates.contents[site_path],
-            written.get(record.path, record.signature),
-            templates.recipes[site_path],
+            edit.made[site_path][0],
+            edit.contents[site_path],
+            edit.recipes[site_path],
+            written.get(record.path, manifest.files[record.path]),  # as files_intact found it
         )
-        for site_path, record in shown.items()
+        for site_path, record in edit.shown.items()
     }
-    gone = [(old.key, in_feed) for old, _ in edited.values() for in_feed in (False, True)]
-    fragments_gone = set(instead) - {f.key for f in instead.values()}
+    gone = [(old.key, in_feed) for old, _ in edit.edited.values() for in_feed in (False, True)]
+    fragments_gone = set(edit.instead) - {f.key for f in edit.instead.values()}
     search_files = None
     if moved or removed:
         kept = {name: found for name, found in records.search_files().items() if name not in removed}
@@ -201,7 +338,7 @@ def _quick_build(
     folders = manifest.folders.touched(out, [*written, *removed]) if manifest.folders else None
     site_files = {name: found for name, found in manifest.files.items() if name not in removed}
     manifest = replace(manifest, files={**site_files, **written}, folders=folders)
-    records.save(files, bodies, gone, fragments_gone, now_shown, manifest, search_files)
+    records.save(files, edit.bodies, gone, fragments_gone, now_shown, manifest, search_files)
     return len(written), len(manifest.files), bool(moved)
 
 
@@ -238,14 +375,14 @@ def pages_again(
     config: Config,
     tags: dict[str, Tag],
     urls: Urls,
-    shown: dict[str, PageRecord],
+    shown: Mapping[str, ShownPage],
     posts: StoredPosts,
     instead: dict[str, Fragment],
-    records: Records,
-) -> tuple[Templates, list[Page]]:
+    records: RecordsRead,
+) -> Templates:
     """The pages that show the edited posts, rendered again from their recipes, with the new
-    fragments instead of the old; those whose bytes did not change come back without them.
-    The Templates hold each page's new digests and recipe."""
+    fragments instead of the old: the Templates hold each page's new digests, its Page (with
+    its bytes only if they changed) and its recipe."""
     recipes = {site_path: record.recipe for site_path, record in shown.items() if record.recipe is not None}
     if len(recipes) != len(shown):
         raise GiveWay
@@ -270,11 +407,11 @@ def pages_again(
     pages = [page for page in templates.many(jobs) if page is not None]
     if problems or len(pages) != len(jobs):
         raise GiveWay
-    return templates, pages
+    return templates
 
 
 def edited_posts(
-    config: Config, now: datetime, tags: dict[str, Tag], changed: set[str], records: Records
+    config: Config, published: PublishedAt, tags: dict[str, Tag], changed: set[str], records: RecordsRead
 ) -> tuple[ParseCache, dict[str, tuple[Post, Post]]]:
     """The changed post files parsed again (a parse cache holding them), and those whose bytes
     did change: each as it was and as it is, in the same place."""
@@ -289,7 +426,7 @@ def edited_posts(
             raise GiveWay
         if post is entry.result:
             continue  # the same bytes: the parse cache gave back what it had
-        if placing(post) != placing(entry.result) or not is_published(entry.result, now):
+        if placing(post) != placing(entry.result) or entry.result not in published:
             raise GiveWay
         edited[rel] = (entry.result, post)
     return parse_cache, edited
@@ -297,15 +434,15 @@ def edited_posts(
 
 def new_bodies(
     config: Config,
-    now: datetime,
+    published: PublishedAt,
     urls: Urls,
     edited: dict[str, tuple[Post, Post]],
     posts: StoredPosts,
-    records: Records,
+    records: RecordsRead,
 ) -> tuple[dict[tuple[str, bool], tuple[Followed, Body]], dict[str, Fragment]]:
     """The edited posts' bodies rendered again (by post key and whether made for feeds too),
     and for each fragment of their old bodies, the new fragment that takes its place."""
-    targets = LinkTargets(urls, posts, PublishedAt(now), frozenset())
+    targets = LinkTargets(urls, posts, published, frozenset())
     md = markdown.make_markdown(config.allow_html)
     sizes = image_sizes(config.images_dir, urls)
     bodies: dict[tuple[str, bool], tuple[Followed, Body]] = {}

@@ -172,8 +172,9 @@ class Memo:
     compiled: Path | None = None  # where compiled templates are kept between runs (cache.py)
     related_key: str = ""  # every post's path, date and tags: what related posts depend on
     related: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # Each page's recipe, for the quick rebuild: only a build keeps them (the dev server and
-    # `check` never record their pages). The last render's, of the pages it made.
+    # Each page's recipe, for the quick rebuild (quick.py), if kept: by a build, which writes
+    # those of the pages it made to its cache, and by the dev server, which keeps every one
+    # in memory (`check` keeps none).
     keep_recipes: bool = False
     recipes: dict[str, bytes] = field(default_factory=dict)
     rendered: int = 0  # pages the last render made anew
@@ -1083,5 +1084,8 @@ def render(
     pages += [p for p in alias_pages(t, site, urls, {p.path for p in pages}) if p is not None]
     if memo is not None:
         memo.pages, memo.contents = t.made, t.contents  # only this render's: deleted ones are forgotten
-        memo.recipes = t.recipes
+        # The recipes of the pages made now, and of those reused that the memo has: the dev
+        # server's keeps them all (a build's has none of those: its cache keeps them on disk).
+        kept = {site_path: memo.recipes[site_path] for site_path in t.made.keys() & memo.recipes.keys()}
+        memo.recipes = {**kept, **t.recipes}
     return pages, problems

@@ -2,8 +2,10 @@
 
 Three parts, after MkDocs' livereload:
 - the watcher: watchdog calls `Changes.flag()` and nothing else;
-- the build loop: waits until changes settle, rebuilds (only what changed: the render memo
-  and the parse cache), and bumps the site's generation;
+- the build loop: waits until changes settle, rebuilds only what changed, and bumps the
+  site's generation. It rebuilds as `build` does, from what it keeps in memory instead of
+  the build cache: an edit to what posts show by the quick rebuild (quick.py), anything else
+  through the render memo and the parse cache;
 - the HTTP server: serves the preview folder under the site's own base path, so links behave
   as on GitHub Pages; into HTML it injects a small live-reload script and, while the content
   is broken, the problems at the top of the page.
@@ -48,12 +50,14 @@ from watchdog.observers import Observer
 
 from .cache import BuildCache
 from .config import Config, load_config, with_base_url
-from .load import ParseCache, load
+from .load import ParseCache, changed_posts, load
+from .pipeline import inputs_fingerprint
 from .problems import Problem, ProblemsFound
-from .render import Memo, render, search_parts
+from .quick import GiveWay, InMemory, PublishedAt, made_again
+from .render import FragmentLost, Memo, render, search_parts
 from .search import index_search
 from .urls import SearchPart, Urls
-from .validate import validate
+from .validate import next_due, validate
 from .write import sync_site
 
 # The changes that matter. Asking for these alone also narrows what inotify reports: without
@@ -86,6 +90,17 @@ class Preview:
     changed: threading.Condition = field(default_factory=threading.Condition)
 
 
+@dataclass(frozen=True)
+class Built:
+    """The last good build, as the quick rebuild checks it (as pipeline.from_records checks
+    the manifest): what it read besides the posts (pipeline.inputs_fingerprint), when its
+    next held-back post is due, and how many posts it published."""
+
+    inputs: str
+    due: datetime | None
+    posts: int
+
+
 class Rebuilder:
     """Builds the preview; keeps what the last build made so that the next one is incremental."""
 
@@ -94,8 +109,9 @@ class Rebuilder:
     ) -> None:
         self.root, self.out_dir, self.port = root, out_dir, port
         self.drafts, self.future, self.say = drafts, future, say
-        self.memo = Memo()
+        self.memo = Memo(keep_recipes=True)
         self.parse_cache = ParseCache()
+        self.built: Built | None = None  # the last build, if it succeeded
         self.cache: BuildCache | None = None  # on disk: read for the first build, written after it
         self.search_parts: list[SearchPart] = []  # of the last build's posts
         self.written: dict[PurePosixPath, bytes] = {}  # what the preview folder holds
@@ -112,16 +128,10 @@ class Rebuilder:
         try:
             config = self.config()
             now = datetime.now(config.zone)
-            first = self.cache is None and not self.preview.built
-            if first:  # start from what the last preview made, as `build` does
-                self.cache = BuildCache.open(config, kind=f"serve-{self.drafts:d}{self.future:d}")
-                self.memo, self.parse_cache = self.cache.memo, self.cache.parse_cache
-            site = validate(load(config, self.parse_cache), config, now, self.drafts, self.future)
-            self.search_parts = search_parts(site)
-            pages, problems = render(site, self.memo, workers=(os.cpu_count() or 1) if first else 1)
-            if site.problems or problems:
-                raise ProblemsFound([*site.problems, *problems])
+            inputs = inputs_fingerprint(config)  # first: a change made meanwhile is seen next time
+            posts, written = self.quickly(config, now, inputs) or self.whole(config, now, inputs)
         except ProblemsFound as found:
+            self.built = None
             with self.preview.changed:
                 self.preview.problems = tuple(found.problems)
                 self.preview.generation += 1
@@ -130,12 +140,6 @@ class Rebuilder:
             for problem in found.problems:
                 self.say(f"  {problem}")
             return False
-        with self.lock:
-            written = sync_site(pages, self.out_dir, self.written)
-        if self.cache is not None:  # parsed posts and bodies for the next start; then memory only
-            self.cache.save({}, {})
-            self.cache.close()
-            self.cache = None
         with self.preview.changed:
             self.preview.problems = ()
             self.preview.built = True
@@ -143,10 +147,54 @@ class Rebuilder:
             self.preview.changed.notify_all()
         seconds = time.perf_counter() - started
         self.say(
-            f"Built {len(site.posts)} posts in {seconds:.2f} s: "
+            f"Built {posts} posts in {seconds:.2f} s: "
             f"{self.memo.rendered} pages rendered, {self.memo.reused} reused, {written} files written"
         )
         return True
+
+    def quickly(self, config: Config, now: datetime, inputs: str) -> tuple[int, int] | None:
+        """The quick rebuild, from the memo and parse cache, if only what posts show has
+        changed since the last good build (its posts and files written); otherwise None,
+        with nothing changed."""
+        last = self.built
+        if last is None or last.inputs != inputs or (last.due is not None and now >= last.due):
+            return None
+        signatures, racy = self.parse_cache.signatures()
+        changed = changed_posts(config.posts_dir, signatures)
+        if changed is None or not (changed or racy):  # a post added or removed; no post changed
+            return None
+        records = InMemory(self.memo, self.parse_cache)
+        try:
+            edit = made_again(config, PublishedAt(now, self.drafts, self.future), changed | racy, records)
+        except (GiveWay, FragmentLost):
+            return None
+        records.save(edit)
+        pages = [page for _, page in self.memo.pages.values()]  # the whole site: render keeps no other
+        with self.lock:
+            written = sync_site(pages, self.out_dir, self.written)
+        return last.posts, written
+
+    def whole(self, config: Config, now: datetime, inputs: str) -> tuple[int, int]:
+        """The site rendered through the memo (only what changed is made again), or
+        ProblemsFound; its posts and files written."""
+        first = self.cache is None and not self.preview.built
+        if first:  # start from what the last preview made, as `build` does
+            self.cache = BuildCache.open(config, kind=f"serve-{self.drafts:d}{self.future:d}")
+            self.memo, self.parse_cache = self.cache.memo, self.cache.parse_cache
+            self.memo.keep_recipes = True
+        site = validate(load(config, self.parse_cache), config, now, self.drafts, self.future)
+        self.search_parts = search_parts(site)
+        pages, problems = render(site, self.memo, workers=(os.cpu_count() or 1) if first else 1)
+        if site.problems or problems:
+            raise ProblemsFound([*site.problems, *problems])
+        with self.lock:
+            written = sync_site(pages, self.out_dir, self.written)
+        if self.cache is not None:  # parsed posts and bodies for the next start; then memory only
+            self.cache.save({}, {})
+            self.cache.close()
+            self.cache = None
+        self.built = Built(inputs, next_due(site, self.drafts, self.future), len(site.posts))
+        return len(site.posts), written
 
 
 # --- watching ---------------------------------------------------------------------------

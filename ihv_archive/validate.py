@@ -36,6 +36,15 @@ def is_published(post: Post, now: datetime, drafts: bool = False, future: bool =
     return (drafts or not post.draft) and (future or post.date <= now)
 
 
+def next_due(site: Site, drafts: bool = False, future: bool = False) -> datetime | None:
+    """When the first post held back by its date is due to be published: the site changes then."""
+    if future:
+        return None
+    return min(
+        (p.date for p in site.all_posts if (drafts or not p.draft) and p.date > site.now), default=None
+    )
+
+
 def duplicate_slugs(posts: tuple[Post, ...]) -> list[Problem]:
     """Two posts with the same slug in the same year would overwrite each other's page."""
     by_url: dict[tuple[int, str], list[Post]] = defaultdict(list)

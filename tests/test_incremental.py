@@ -9,10 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ihv_archive import serve
 from ihv_archive.config import load_config
 from ihv_archive.load import ParseCache, load
 from ihv_archive.render import Memo, Page, render
+from ihv_archive.serve import Rebuilder
 from ihv_archive.validate import validate
+
+from .conftest import cold_build, loads_counted, tree_bytes
 
 NOW = datetime(2026, 1, 1, tzinfo=ZoneInfo("Europe/London"))
 POSTS = "content/posts/2024"
@@ -133,19 +137,49 @@ def test_a_rebuild_without_changes_reuses_everything(archive: Path, what: str) -
     assert incremental.memo.rendered == 0
 
 
-def test_the_preview_folder_equals_a_full_build_after_edits(archive: Path, tmp_path: Path) -> None:
-    from ihv_archive.serve import Rebuilder
+QUICK = ("edit a title", "edit a body", "edit a body after all that")  # what posts show
+AFTER_ALL_THAT = (  # quick again, from a memo whole rebuilds have been through since its pages were made
+    "edit a body after all that",
+    lambda r: edit(r / "content/posts/2023/year-only.md", "Text.", "Text, edited at last."),
+)
 
-    from .conftest import run, tree_bytes
 
+def preview_rebuilder(root: Path, preview: Path, drafts: bool = False) -> Rebuilder:
+    return Rebuilder(root, preview, 8000, drafts=drafts, future=False, say=lambda _: None)
+
+
+def test_the_preview_equals_a_cold_build_after_each_edit_quick_or_not(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dev server rebuilds as `build` does: an edit to what a post shows by the quick
+    rebuild, from what it keeps in memory; anything else through the render memo. After
+    each, whichever it took, the preview is the site a cold build makes."""
     preview = tmp_path / "preview"
-    rebuilder = Rebuilder(archive, preview, 8000, drafts=False, future=False, say=lambda _: None)
+    rebuilder = preview_rebuilder(archive, preview)
     assert rebuilder.rebuild()
-    for _, change in EDITS[:7]:
+    loads = loads_counted(monkeypatch, serve)
+    for what, change in [*EDITS[:7], AFTER_ALL_THAT]:
         change(archive)
-        assert rebuilder.rebuild()
-    shutil.rmtree(archive / "site", ignore_errors=True)
-    assert run(archive, "build", "--base-url", "http://127.0.0.1:8000/news-archive/") == 0
-    assert tree_bytes(preview) == tree_bytes(
-        archive / "site", search_index=False
-    )  # serve indexes at start only
+        loads.clear()
+        assert rebuilder.rebuild(), what
+        assert loads == ([] if what in QUICK else [1]), what
+        expected = cold_build(archive, tmp_path, "--base-url", "http://127.0.0.1:8000/news-archive/")
+        assert tree_bytes(preview) == expected, what  # serve indexes search at start only
+
+
+def test_with_drafts_shown_an_edit_to_a_drafts_text_is_quick_too(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    preview = tmp_path / "preview"
+    rebuilder = preview_rebuilder(archive, preview, drafts=True)
+    assert rebuilder.rebuild()
+    loads = loads_counted(monkeypatch, serve)
+    edit(archive / POSTS / "draft-post.md", "Secret draft", "Hidden draft")
+    assert rebuilder.rebuild()
+    assert loads == []
+    assert b"Hidden draft" in (preview / "posts/2024/draft-post/index.html").read_bytes()
+    monkeypatch.undo()
+    fresh = tmp_path / "fresh"
+    shutil.copytree(archive, fresh, ignore=shutil.ignore_patterns(".cache", "site"))
+    assert preview_rebuilder(fresh, tmp_path / "reference", drafts=True).rebuild()
+    assert tree_bytes(preview) == tree_bytes(tmp_path / "reference")
