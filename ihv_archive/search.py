@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterable
 from functools import lru_cache, partial
 from pathlib import Path
@@ -52,10 +54,12 @@ def index_search(
     recorded: dict[str, Signature] | None = None,
     unchanged_years: frozenset[int] = frozenset(),
     at_once: int = 1,
+    stop: threading.Event | None = None,
 ) -> tuple[dict[str, Signature], int]:
     """Index the site's posts part by part, `at_once` parts at a time. A part whose years all
     hold unchanged post pages is carried over from old_site if its recorded files are intact.
-    Returns every file of the index with its signature, and how many were written anew."""
+    Returns every file of the index with its signature, and how many were written anew.
+    Setting `stop` (from another thread) stops Pagefind, and this reports it as a problem."""
     files: dict[str, Signature] = {}
     to_index = []
     for bundle, years in parts:
@@ -64,7 +68,7 @@ def index_search(
             files.update(mine)
         else:
             to_index.append((bundle, years))
-    run_pagefind(site_dir, language, to_index, at_once)
+    run_pagefind(site_dir, language, to_index, at_once, stop)
     made = {name: found for bundle, _ in to_index for name, found in part_files(site_dir, bundle).items()}
     same: set[str] = set()
     if old_site is not None:
@@ -97,19 +101,25 @@ def pagefind() -> tuple[str, ...]:
     return (str(binary),) if binary is not None else (sys.executable, "-m", "pagefind")
 
 
-def run_pagefind(site_dir: Path, language: str, parts: list[SearchPart], at_once: int = 1) -> None:
+def run_pagefind(
+    site_dir: Path,
+    language: str,
+    parts: list[SearchPart],
+    at_once: int = 1,
+    stop: threading.Event | None = None,
+) -> None:
     """Pagefind on each part, `at_once` at a time: one Pagefind keeps about one and a half
     cores busy and waits on the disk, so two side by side finish sooner (on two cores, a
     whole index at 10,000 posts: 11-13 s against 13-16 s one part after another). If one
-    fails, the others are stopped and the problem reported."""
+    fails, the others are stopped and the problem reported; so they are when `stop` is set."""
     running: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
     try:
         for bundle, years in parts:
             if len(running) >= at_once:
-                finish_pagefind(*running.pop(0))
+                finish_pagefind(*running.pop(0), stop)
             running.append(start_pagefind(site_dir, language, bundle, years))
         while running:
-            finish_pagefind(*running.pop(0))
+            finish_pagefind(*running.pop(0), stop)
     finally:
         for process, output in running:
             process.kill()
@@ -144,17 +154,33 @@ def start_pagefind(
     return process, output
 
 
-def finish_pagefind(process: subprocess.Popen[bytes], output: IO[bytes]) -> None:
-    """Wait for a Pagefind started by start_pagefind; report it if it failed."""
+TIMEOUT_SECONDS = 600
+STOP_POLL_SECONDS = 0.2  # how soon a Pagefind is stopped after `stop` is set
+
+
+def finish_pagefind(
+    process: subprocess.Popen[bytes], output: IO[bytes], stop: threading.Event | None = None
+) -> None:
+    """Wait for a Pagefind started by start_pagefind; report it if it failed, took more than
+    ten minutes, or was stopped (by setting `stop`): then it is killed."""
     try:
-        try:
-            code = process.wait(timeout=600)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise ProblemsFound(
-                [Problem("search index", None, "Pagefind could not run: it took more than 10 minutes")]
-            ) from None
+        deadline = time.monotonic() + TIMEOUT_SECONDS
+        while True:
+            try:
+                code = process.wait(timeout=STOP_POLL_SECONDS if stop is not None else TIMEOUT_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                if stop is not None and stop.is_set():
+                    why = "it was stopped"
+                elif time.monotonic() >= deadline:
+                    why = "it took more than 10 minutes"
+                else:
+                    continue
+                process.kill()
+                process.wait()
+                raise ProblemsFound(
+                    [Problem("search index", None, f"Pagefind could not run: {why}")]
+                ) from None
         output.seek(0)
         said = output.read().decode(errors="replace")
     finally:

@@ -9,8 +9,10 @@ Three parts, after MkDocs' livereload:
 - the HTTP server: serves the preview folder under the site's own base path, so links behave
   as on GitHub Pages; into HTML it injects a small live-reload script and, while the content
   is broken, the problems at the top of the page.
-The preview is built into a private temporary folder, never into site/, and nothing
-injected here ever reaches `build` output.
+After the first build, Pagefind indexes the preview for search in a thread of its own
+(index_preview) while the preview is already served; the build loop waits for it before
+changing the preview's pages. The preview is built into a private temporary folder, never
+into site/, and nothing injected here ever reaches `build` output.
 """
 
 from __future__ import annotations
@@ -391,6 +393,25 @@ class PreviewServer(ThreadingHTTPServer):
         self.stopping = threading.Event()
 
 
+def index_preview(rebuilder: Rebuilder, stopping: threading.Event, say: Callable[[str], None]) -> None:
+    """The preview's search index, made once, after its first build, while it is served.
+    It covers the posts as they were then: indexing again on every save would slow it."""
+    try:
+        index_search(
+            rebuilder.out_dir,
+            rebuilder.config().language,
+            rebuilder.search_parts,
+            at_once=os.cpu_count() or 1,
+            stop=stopping,
+        )
+    except ProblemsFound as found:
+        if not stopping.is_set():
+            say(f"Search will not work in this preview: {found.problems[0]}")
+    else:
+        say("Search is ready: it finds the posts as they were when the preview started.")
+    sys.stdout.flush()
+
+
 def _stop_like_ctrl_c(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -422,13 +443,9 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
             observer.schedule(changes, str(folder), recursive=True, event_filter=WATCHED)
     observer.schedule(changes, str(root), recursive=False, event_filter=WATCHED)  # site.toml
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    indexing = threading.Thread(target=index_preview, args=(rebuilder, server.stopping, say), daemon=True)
     if rebuilder.rebuild():
-        try:  # search covers the posts as they were at start: indexing on every save would slow it
-            index_search(
-                out_dir, rebuilder.config().language, rebuilder.search_parts, at_once=os.cpu_count() or 1
-            )
-        except ProblemsFound as found:
-            say(f"Search will not work in this preview: {found.problems[0]}")
+        indexing.start()  # while the preview is served already
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     observer.start()
     thread.start()
@@ -438,12 +455,16 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
     sys.stdout.flush()
     try:
         while changes.wait_until_settled(server.stopping):
+            if indexing.is_alive():  # Pagefind reads the preview's pages: they change after it
+                indexing.join()
             rebuilder.rebuild()
             sys.stdout.flush()
     except KeyboardInterrupt:
         pass
     finally:
-        server.stopping.set()
+        server.stopping.set()  # also stops Pagefind, if it is still indexing
+        if indexing.is_alive():
+            indexing.join(timeout=10)
         observer.stop()
         server.shutdown()
         server.server_close()

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -186,6 +187,43 @@ def test_ctrl_c_stops_cleanly(server: Server) -> None:
     assert not any("Traceback" in line for line in server.log)
     with pytest.raises(OSError):
         server.get("/news-archive/")
+
+
+def test_the_search_index_is_made_while_the_preview_is_served(server: Server) -> None:
+    """The first page does not wait for the index: the terminal says when search is ready,
+    and then every part the search page loads is there."""
+    wait_for(lambda: any("Search is ready" in line for line in server.log), "the search index")
+    status, body = server.get("/news-archive/search/")
+    bundle = re.search(r'data-bundle="([^"]+)"', body)
+    assert status == 200 and bundle is not None
+    assert server.get(bundle[1] + "pagefind-ui.js")[0] == 200
+    assert server.get(bundle[1] + "pagefind-entry.json")[0] == 200
+
+
+def test_stopping_while_search_is_indexed_stops_pagefind_and_leaves_nothing(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pagefind may still be indexing when the editor stops the server: it is stopped too,
+    and the preview folder goes. (A Pagefind that would index for a minute.)"""
+    pids = tmp_path / "pids"
+    fake = tmp_path / "pagefind"
+    fake.write_text(f'#!/bin/sh\necho $$ >> "{pids}"\nexec sleep 60\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    previews = set(Path(tempfile.gettempdir()).glob("ihv-archive-preview-*"))
+    running = start(archive)
+    wait_for(lambda: pids.exists() and pids.read_text().strip() != "", "Pagefind to start")
+    started = [int(line) for line in pids.read_text().split()]
+    for pid in started:
+        os.kill(pid, 0)  # still indexing, and the preview is served:
+    assert running.get("/news-archive/")[0] == 200
+    running.process.send_signal(signal.SIGTERM)
+    assert running.process.wait(timeout=20) == 0
+    for pid in started:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # stopped, and waited for
+    assert set(Path(tempfile.gettempdir()).glob("ihv-archive-preview-*")) == previews
+    assert not any("Traceback" in line or "Search will not work" in line for line in running.log)
 
 
 def test_resolve_stays_inside_the_folder_even_through_links(tmp_path: Path) -> None:
