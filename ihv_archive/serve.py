@@ -93,7 +93,7 @@ class Preview:
 
 
 @dataclass(frozen=True)
-class Built:
+class GoodBuild:
     """The last good build, as the quick rebuild checks it (as pipeline.from_records checks
     the manifest): what it read besides the posts (pipeline.inputs_fingerprint), when its
     next held-back post is due, and how many posts it published."""
@@ -113,7 +113,7 @@ class Rebuilder:
         self.drafts, self.future, self.say = drafts, future, say
         self.memo = Memo(keep_recipes=True)
         self.parse_cache = ParseCache()
-        self.built: Built | None = None  # the last build, if it succeeded
+        self.last_good: GoodBuild | None = None  # the last build, if it succeeded
         self.cache: BuildCache | None = None  # on disk: read for the first build, written after it
         self.search_parts: list[SearchPart] = []  # of the last build's posts
         self.written: dict[PurePosixPath, bytes] = {}  # what the preview folder holds
@@ -133,7 +133,7 @@ class Rebuilder:
             inputs = inputs_fingerprint(config)  # first: a change made meanwhile is seen next time
             posts, written = self.quickly(config, now, inputs) or self.whole(config, now, inputs)
         except ProblemsFound as found:
-            self.built = None
+            self.last_good = None
             with self.preview.changed:
                 self.preview.problems = tuple(found.problems)
                 self.preview.generation += 1
@@ -158,7 +158,7 @@ class Rebuilder:
         """The quick rebuild, from the memo and parse cache, if only what posts show has
         changed since the last good build (its posts and files written); otherwise None,
         with nothing changed."""
-        last = self.built
+        last = self.last_good
         if last is None or last.inputs != inputs or (last.due is not None and now >= last.due):
             return None
         signatures, racy = self.parse_cache.signatures()
@@ -195,7 +195,7 @@ class Rebuilder:
             self.cache.save({}, {})
             self.cache.close()
             self.cache = None
-        self.built = Built(inputs, next_due(site, self.drafts, self.future), len(site.posts))
+        self.last_good = GoodBuild(inputs, next_due(site, self.drafts, self.future), len(site.posts))
         return len(site.posts), written
 
 
