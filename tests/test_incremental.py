@@ -164,7 +164,7 @@ def test_the_preview_equals_a_cold_build_after_each_edit_quick_or_not(
         assert rebuilder.rebuild(), what
         assert loads == ([] if what in QUICK else [1]), what
         expected = cold_build(archive, tmp_path, "--base-url", "http://127.0.0.1:8000/news-archive/")
-        assert tree_bytes(preview) == expected, what  # serve indexes search at start only
+        assert tree_bytes(preview) == expected, what  # neither has a search index: serve() makes its own
 
 
 def test_with_drafts_shown_an_edit_to_a_drafts_text_is_quick_too(
