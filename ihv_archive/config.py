@@ -54,6 +54,13 @@ class Config:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def key(self) -> str:
+        """The settings, as what a build makes depends on them: with the folders by their full
+        paths, so that `build` run in the project and `build --root <its full path>` are the
+        same build to the cache (by their spelling, each would make the other start afresh)."""
+        return repr(replace(self, root=self.root.absolute(), out_dir=self.out_dir.absolute()))
+
 
 # key -> (type, default); None as default means the key is required.
 _SETTINGS: dict[str, tuple[type, Any]] = {

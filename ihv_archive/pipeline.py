@@ -119,7 +119,7 @@ def inputs_fingerprint(config: Config) -> str:
     except OSError:
         vocabulary = b""
     return digest(
-        repr(config),
+        config.key,
         vocabulary,
         files_fingerprint(config.templates_dir, contents=True),
         files_fingerprint(config.images_dir, contents=True),

@@ -1045,7 +1045,7 @@ def render(
     urls = Urls(site.config.base_url)
     problems: list[Problem] = []
     if memo is not None:
-        body_version = digest(repr(site.config), files_fingerprint(site.config.images_dir))
+        body_version = digest(site.config.key, files_fingerprint(site.config.images_dir))
         page_version = digest(
             body_version, repr(sorted(site.tags.items())), files_fingerprint(site.config.templates_dir, True)
         )

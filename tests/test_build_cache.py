@@ -26,7 +26,7 @@ import pytest
 from ihv_archive import cli, pipeline, search
 from ihv_archive import load as load_module
 from ihv_archive import write as write_module
-from ihv_archive.cli import LiveCount
+from ihv_archive.cli import LiveCount, main
 from ihv_archive.config import load_config
 from ihv_archive.load import ParseCache, load
 from ihv_archive.render import Memo
@@ -43,6 +43,20 @@ def build(archive: Path, capsys: pytest.CaptureFixture[str], *args: str) -> str:
     capsys.readouterr()
     assert run(archive, "build", *args) == 0
     return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def bodies_rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The slugs of the posts whose bodies are rendered from now on (not taken from a cache)."""
+    from ihv_archive import render as render_module
+
+    rendered: list[str] = []
+    original = render_module.render_body
+    monkeypatch.setattr(
+        render_module,
+        "render_body",
+        lambda post, *a, **k: rendered.append(post.slug) or original(post, *a, **k),
+    )
+    return rendered
 
 
 def written(summary: str) -> int:
@@ -425,6 +439,27 @@ def test_a_spare_of_another_shape_is_set_aside(
     assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
 
 
+def test_the_same_project_named_another_way_is_still_up_to_date(
+    archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`build` run in the project folder and `build --root <its full path>` are the same build:
+    the second must find the site up to date, not start afresh as if the settings changed."""
+    settle(monkeypatch)
+    monkeypatch.chdir(archive)
+    assert main(["build", "--no-search"]) == 0
+    for args in (["--root", str(archive)], ["--root", "."], []):
+        capsys.readouterr()
+        with monkeypatch.context() as up_to_date:
+            up_to_date.setattr(pipeline, "load", refuse)
+            assert main([*args, "build", "--no-search"]) == 0, args
+        assert written(capsys.readouterr().out) == 0, args
+    # A template changed: every page is made again, from the bodies the cache keeps.
+    rendered = bodies_rendered(monkeypatch)
+    edit(archive / "templates/base.html", "<main", "<main data-edited")
+    assert main(["--root", str(archive), "build", "--no-search"]) == 0
+    assert rendered == []
+
+
 def test_the_preview_starts_from_the_last_previews_cache(archive: Path, tmp_path: Path) -> None:
     from ihv_archive.serve import Rebuilder
 
@@ -576,16 +611,8 @@ def check_output(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 def test_check_reads_the_cache_finds_what_a_cold_check_finds_and_writes_nothing(
     archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ihv_archive import render as render_module
-
     build(archive, capsys)
-    rendered: list[str] = []
-    original = render_module.render_body
-    monkeypatch.setattr(
-        render_module,
-        "render_body",
-        lambda post, *a, **k: rendered.append(post.slug) or original(post, *a, **k),
-    )
+    rendered = bodies_rendered(monkeypatch)
     edit(archive / "content/posts/2024/summit.md", "use the new link.", "use the [new link](gone.md).")
     edit(archive / "content/posts/2023/year-only.md", "date:", "dat:")
     cold = tmp_path / "cold"
