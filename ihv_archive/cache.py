@@ -518,18 +518,17 @@ class Records:
         """A fragment's text, checked against its key."""
         return read_fragment(lambda: self.db, key)
 
-    def pages_naming(self, rels: set[str]) -> dict[str, PageRecord]:
+    def pages_naming(self, rels: set[str]) -> dict[str, ShownPage]:
         """The pages whose recipe names any of these posts (by their paths below content/posts):
         every page that shows one of them, and perhaps a few more whose recipe holds the same
         characters in some other way (rendering those again changes nothing)."""
-        found: dict[str, PageRecord] = {}
+        found: dict[str, ShownPage] = {}
         for rel in sorted(rels):
-            for site_path, path, inputs, content, size, mtime, inode, recipe in self.db.execute(
-                "SELECT site_path, path, inputs, content, size, mtime, inode, recipe FROM pages "
-                "WHERE instr(recipe, ?) > 0",
+            for site_path, path, inputs, content, recipe in self.db.execute(
+                "SELECT site_path, path, inputs, content, recipe FROM pages WHERE instr(recipe, ?) > 0",
                 (rel.encode("utf-8"),),
             ):
-                found[site_path] = PageRecord(path, inputs, content, recipe, (size, mtime, inode))
+                found[site_path] = ShownPage(path, inputs, content, recipe)
         return found
 
     def save(

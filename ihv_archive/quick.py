@@ -164,14 +164,12 @@ class Edit:
     changed files parsed again, the posts whose bytes did change (each as it was and as it
     is), their new bodies (by post key and whether made for feeds too), the fragment that
     takes the place of each old one, and the pages that showed them made again (by site
-    path: each as the records had it; its new digests and Page, which holds bytes only if
-    they changed; its recipe)."""
+    path: its new digests and Page, which holds bytes only if they changed; its recipe)."""
 
     files: dict[str, ParsedFile]
     edited: dict[str, tuple[Post, Post]]
     bodies: dict[tuple[str, bool], tuple[Followed, Body]] = field(default_factory=dict)
     instead: dict[str, Fragment] = field(default_factory=dict)
-    shown: Mapping[str, ShownPage] = field(default_factory=dict)
     made: dict[str, tuple[bytes, Page]] = field(default_factory=dict)
     contents: dict[str, bytes] = field(default_factory=dict)
     recipes: dict[str, bytes] = field(default_factory=dict)
@@ -199,7 +197,7 @@ def made_again(config: Config, published: PublishedAt, changed: set[str], record
     bodies, instead = new_bodies(config, published, urls, edited, posts, records)
     shown = records.pages_naming(set(edited))
     templates = pages_again(config, tags, urls, shown, posts, instead, records)
-    return Edit(files, edited, bodies, instead, shown, templates.made, templates.contents, templates.recipes)
+    return Edit(files, edited, bodies, instead, templates.made, templates.contents, templates.recipes)
 
 
 class InMemory:
@@ -319,15 +317,18 @@ def _quick_build(
     with indexing as folder:
         moved, removed = reindex(config, manifest, contents, Path(folder)) if folder else ({}, set())
         written = replace_files(out, contents, moved, removed)
-    now_shown = {
+    folders = manifest.folders.touched(out, [*written, *removed]) if manifest.folders else None
+    site_files = {name: found for name, found in manifest.files.items() if name not in removed}
+    manifest = replace(manifest, files={**site_files, **written}, folders=folders)
+    now_shown = {  # each page's file as written now, or as files_intact found it
         site_path: PageRecord(
-            record.path,
-            edit.made[site_path][0],
+            page.path.as_posix(),
+            inputs,
             edit.contents[site_path],
             edit.recipes[site_path],
-            written.get(record.path, manifest.files[record.path]),  # as files_intact found it
+            manifest.files[page.path.as_posix()],
         )
-        for site_path, record in edit.shown.items()
+        for site_path, (inputs, page) in edit.made.items()
     }
     gone = [(old.key, in_feed) for old, _ in edit.edited.values() for in_feed in (False, True)]
     fragments_gone = set(edit.instead) - {f.key for f in edit.instead.values()}
@@ -335,9 +336,6 @@ def _quick_build(
     if moved or removed:
         kept = {name: found for name, found in records.search_files().items() if name not in removed}
         search_files = {**kept, **{name: written[name] for name in moved}}
-    folders = manifest.folders.touched(out, [*written, *removed]) if manifest.folders else None
-    site_files = {name: found for name, found in manifest.files.items() if name not in removed}
-    manifest = replace(manifest, files={**site_files, **written}, folders=folders)
     records.save(files, edit.bodies, gone, fragments_gone, now_shown, manifest, search_files)
     return len(written), len(manifest.files), bool(moved)
 
