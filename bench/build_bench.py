@@ -91,7 +91,10 @@ EXTRA_TAG = "covid-19"  # one of make_corpus's tags
 
 
 def retitle(post: Path, mark: str) -> None:
-    post.write_text(post.read_text().replace('title: "', f'title: "{mark} ', 1))
+    text = post.read_text()
+    if 'title: "' not in text:  # else the "title edit" would time a build with nothing changed
+        sys.exit(f"{post}: no quoted title to edit (make_corpus quotes every title)")
+    post.write_text(text.replace('title: "', f'title: "{mark} ', 1))
 
 
 def retag(post: Path) -> None:
