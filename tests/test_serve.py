@@ -189,9 +189,9 @@ def test_ctrl_c_stops_cleanly(server: Server) -> None:
         server.get("/news-archive/")
 
 
-def test_the_search_index_is_made_while_the_preview_is_served(server: Server) -> None:
-    """The first page does not wait for the index: the terminal says when search is ready,
-    and then every part the search page loads is there."""
+def test_the_terminal_says_when_search_is_ready_and_then_it_works(server: Server) -> None:
+    """The index is made after the first page (the next test shows the preview served while it
+    runs): the terminal says when search is ready, and then what the search page loads is there."""
     wait_for(lambda: any("Search is ready" in line for line in server.log), "the search index")
     status, body = server.get("/news-archive/search/")
     bundle = re.search(r'data-bundle="([^"]+)"', body)
