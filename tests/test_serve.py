@@ -190,8 +190,9 @@ def test_ctrl_c_stops_cleanly(server: Server) -> None:
 
 
 def test_the_terminal_says_when_search_is_ready_and_then_it_works(server: Server) -> None:
-    """The index is made after the first page (the next test shows the preview served while it
-    runs): the terminal says when search is ready, and then the part the search page loads first is there."""
+    """The index is made after the first page (the next test shows the preview served while
+    it runs): the terminal says when search is ready, and then the part that the search page
+    loads first is there."""
     wait_for(lambda: any("Search is ready" in line for line in server.log), "the search index")
     status, body = server.get("/news-archive/search/")
     bundle = re.search(r'data-bundle="([^"]+)"', body)
