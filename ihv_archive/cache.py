@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import shutil
 import sqlite3
 import sys
@@ -33,7 +34,6 @@ from contextlib import closing, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
-from importlib import metadata
 from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import Any, cast
@@ -88,13 +88,27 @@ def code_version() -> str:
     any output, so it empties the cache."""
     here = Path(__file__).parent
     sources = [f.read_bytes() for f in sorted(here.glob("*.py"))]
-    versions = []
-    for name in LIBRARIES:
-        try:
-            versions.append(f"{name}={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name}=?")
+    versions = [f"{name}={installed_version(name)}" for name in LIBRARIES]
     return digest(FORMAT, sys.version, *versions, *sources)
+
+
+def installed_version(distribution: str) -> str:
+    """A distribution's version, as importlib.metadata.version finds it: from the first
+    `<name>-<version>.dist-info` folder on sys.path. Read off the folder's name when there is
+    one, because importing importlib.metadata takes 40 ms, a tenth of a quick rebuild; by
+    importlib.metadata otherwise (an egg, a zip); "?" if it is not installed."""
+    prefix = re.sub(r"[-_.]+", "_", distribution).lower() + "-"
+    for entry in sys.path:
+        with suppress(OSError):
+            for name in sorted(os.listdir(entry or ".")):
+                if name.endswith(".dist-info") and name.lower().startswith(prefix):
+                    return name[len(prefix) : -len(".dist-info")]
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "?"
 
 
 @dataclass(frozen=True)

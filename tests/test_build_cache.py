@@ -18,11 +18,13 @@ import sys
 import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ihv_archive import cache as cache_module
 from ihv_archive import cli, pipeline, search
 from ihv_archive import load as load_module
 from ihv_archive import write as write_module
@@ -33,7 +35,7 @@ from ihv_archive.render import Memo
 from ihv_archive.validate import Site
 
 from .conftest import PROJECT, cold_build, run, search_index_is_whole, tree_bytes
-from .test_incremental import EDITS, edit
+from .test_incremental import EDITS, POSTS, edit
 
 ONE_PAGE = "posts/2023/year-only/index.html"  # a page no edit below touches unless it says so
 
@@ -266,6 +268,26 @@ def test_a_damaged_or_foreign_cache_is_never_served(
     assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
 
 
+def test_the_cache_knows_the_renderers_versions_as_importlib_metadata_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache is emptied when a library it renders with changes version (code_version);
+    the versions are read off the .dist-info folders' names, as importlib.metadata finds them."""
+    for name in cache_module.LIBRARIES:
+        assert cache_module.installed_version(name) == metadata.version(name)
+    first, later = tmp_path / "first", tmp_path / "later"
+    first.mkdir()
+    later.mkdir()
+    monkeypatch.syspath_prepend(str(later))
+    monkeypatch.syspath_prepend(str(first))
+    (later / "Some_Lib-1.0.dist-info").mkdir()
+    assert cache_module.installed_version("some-lib") == "1.0"
+    (first / "some_lib-2.0.1.dist-info").mkdir()  # earlier on sys.path: the one Python imports
+    (first / "some_lib_extra-9.dist-info").mkdir()
+    assert cache_module.installed_version("some.lib") == "2.0.1"
+    assert cache_module.installed_version("not-installed-anywhere") == "?"
+
+
 def test_compiled_templates_are_kept_and_only_ever_a_saving(
     archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -458,6 +480,51 @@ def test_the_same_project_named_another_way_is_still_up_to_date(
     edit(archive / "templates/base.html", "<main", "<main data-edited")
     assert main(["--root", str(archive), "build", "--no-search"]) == 0
     assert rendered == []
+
+
+# What a build imports only when it needs it: Jinja and markdown-it to render, and what
+# starts child processes. Importing them all takes longer than the up-to-date check itself.
+# Modules that render.lazy registers are named by one that their import loads: they are in
+# sys.modules from the start, but these only once they are used.
+RENDERING = ("jinja2.environment", "markdown_it.main", "email._parseaddr")
+CHILDREN = ("multiprocessing", "ctypes", "importlib.metadata")
+BUILD_AND_SAY_WHAT_IS_IMPORTED = f"""
+import sys
+from ihv_archive import load, write
+from ihv_archive.cli import main
+load.RACY_NS = write.RACY_NS = 0  # every file settled (settle() above)
+code = main(sys.argv[1:])
+print("imported:", *[name for name in {RENDERING + CHILDREN!r} if name in sys.modules])
+sys.exit(code)
+"""
+
+
+def build_in_a_new_python(archive: Path) -> tuple[str, set[str]]:
+    """`build --no-search` in a Python of its own: the summary, and what of RENDERING and
+    CHILDREN it imported."""
+    command = ["-c", BUILD_AND_SAY_WHAT_IS_IMPORTED, "--root", str(archive), "build", "--no-search"]
+    done = subprocess.run(
+        [sys.executable, *command],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        check=True,
+    )
+    imported = done.stdout.splitlines()[-1].removeprefix("imported:").split()
+    return done.stdout, set(imported)
+
+
+def test_a_build_with_nothing_to_render_imports_no_renderer_and_starts_no_child(archive: Path) -> None:
+    summary, imported = build_in_a_new_python(archive)
+    assert {"jinja2.environment", "markdown_it.main"} <= imported  # a cold build renders
+    summary, imported = build_in_a_new_python(archive)  # up to date
+    assert written(summary) == 0
+    assert imported == set(), imported
+    edit(archive / POSTS / "working-together.md", "A year later.", "A year later, again.")
+    summary, imported = build_in_a_new_python(archive)  # the quick rebuild: renders, in-process
+    assert written(summary) > 0
+    assert {"jinja2.environment", "markdown_it.main"} <= imported, imported
+    assert not imported & set(CHILDREN), imported
 
 
 def test_the_preview_starts_from_the_last_previews_cache(archive: Path, tmp_path: Path) -> None:
