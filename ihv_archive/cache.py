@@ -44,7 +44,7 @@ from .load import ParseCache, ParsedFile
 from .load import Signature as PostSignature
 from .render import Body, Fragment, FragmentLost, Memo, Page
 from .urls import SearchPart
-from .write import Folders, Signature, signature_if_present
+from .write import Folders, Listing, Signature, signature_if_present
 
 FORMAT = "3"
 LIBRARIES = (
@@ -189,6 +189,7 @@ class BuildCache:
     note: str = ""  # why the cache was not used, if it was not
     search_files: dict[str, Signature] = field(default_factory=dict)  # the search index the site has
     spare: Path | None = None  # where the site a build replaces is kept for the next (write.py)
+    spare_holds: Listing | None = None  # what the spare held when it was put there, if known
     spilled: bool = False  # fragments written before save (spill)
     stale: bool = False  # made by another version of the code: its tables are replaced on writing
     read_only: bool = False  # for `check`, which writes nothing
@@ -251,6 +252,9 @@ class BuildCache:
         memo.related_key = meta.get("related_key", "")
         memo.related = pickle.loads(meta["related"]) if "related" in meta else {}
         self.search_files = pickle.loads(meta["search_files"]) if "search_files" in meta else {}
+        self.spare_holds = pickle.loads(meta["spare"]) if "spare" in meta else None
+        if not isinstance(self.spare_holds, Listing | None):
+            raise ValueError("unexpected record of the spare")
         fetch = self._fragment
         for post, in_feed, followed, page, feed in db.execute("SELECT * FROM bodies"):
             body = Body(Fragment(page, fetch=fetch), Fragment(feed, fetch=fetch) if feed else None)
@@ -333,6 +337,7 @@ class BuildCache:
                     ("related_key", memo.related_key),
                     ("related", pickle.dumps(memo.related, protocol=5)),
                     ("search_files", pickle.dumps(search_files, protocol=5)),
+                    ("spare", pickle.dumps(self.spare_holds, protocol=5)),
                 ],
             )
             self._save_changes(

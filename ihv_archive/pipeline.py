@@ -28,6 +28,7 @@ from .urls import Urls
 from .validate import Site, next_due, validate
 from .write import (
     WRONG_SHAPE,
+    Listing,
     Signature,
     Staging,
     files_below,
@@ -88,13 +89,14 @@ def build(
     workers = workers or os.cpu_count() or 1
     # Taken before anything else is read: a change made meanwhile is seen by the next build.
     inputs = inputs_fingerprint(config)
+    live = read_manifest(config) if use_cache else None  # the site as the last build left it
     if not use_cache:
         clear(config.root)
-    elif (result := from_records(config, now, search, inputs)) is not None:
+    elif (result := from_records(config, now, search, inputs, live)) is not None:
         return result
     cache = BuildCache.open(config)
     try:
-        return _build(config, now, inputs, cache, search, workers, progress)
+        return _build(config, now, inputs, cache, search, workers, progress, live)
     except FragmentLost as lost:  # the cache was damaged after it was opened: start again without it
         cache.close()
         clear(config.root)
@@ -105,7 +107,7 @@ def build(
         cache.close()
     cache = BuildCache.open(config)
     try:
-        result = _build(config, now, inputs, cache, search, workers, progress)
+        result = _build(config, now, inputs, cache, search, workers, progress, live)
     finally:
         cache.close()
     return replace(result, notes=(note,)) if note else result
@@ -126,14 +128,15 @@ def inputs_fingerprint(config: Config) -> str:
     )
 
 
-def from_records(config: Config, now: datetime, search: bool, inputs: str) -> BuildResult | None:
+def from_records(
+    config: Config, now: datetime, search: bool, inputs: str, manifest: Manifest | None
+) -> BuildResult | None:
     """A build made from the last build's records (its manifest and cache) alone, when they
     are enough; otherwise None, and the whole build runs. They are enough when nothing but
     the post files may have changed since: the same settings, tag vocabulary, templates and
     images (`inputs`, inputs_fingerprint(config) taken now), no scheduled post due, the same
     post files. Then, if none of those changed either, the site is up to date; if some did,
-    the quick rebuild tries."""
-    manifest = read_manifest(config)
+    the quick rebuild tries. `manifest` is the last build's (cache.read_manifest)."""
     if (
         manifest is None
         or manifest.search != search
@@ -181,6 +184,7 @@ def _build(
     search: bool,
     workers: int,
     progress: Progress | None,
+    live: Manifest | None,
 ) -> BuildResult:
     before = {page.path for _, page in cache.memo.pages.values()}
     cache.memo.keep_recipes = True  # for the quick rebuild of the next build (quick.py)
@@ -188,7 +192,7 @@ def _build(
     # Pages are written into the new site as they are rendered, and bodies handed to the
     # cache, so that a build holds neither in memory. If there are problems, the new site
     # is given up (the live one stays as it was).
-    with Staging(config.out_dir, cache.spare) as staging:
+    with Staging(config.out_dir, cache.spare, cache.spare_holds) as staging:
         pages, problems = render(site, cache.memo, workers, progress, sink=staging, spill=cache.spill)
         if site.problems or problems:
             raise ProblemsFound([*site.problems, *problems])
@@ -237,6 +241,8 @@ def _build(
                 )
 
         written = staging.complete(pages, finish)
+    # The site it replaced is the spare now (if it could be kept), as its manifest describes it
+    cache.spare_holds = Listing.moved(live.files, live.folders) if live and live.folders else None
     cache.save(written.signatures, search_files, manifest)
     how = "off" if not search else "indexed" if fresh else "reused"
     return replace(

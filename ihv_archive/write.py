@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable, Collection, Iterable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from stat import S_ISREG
 
@@ -202,6 +202,21 @@ class Folders:
         return Folders(signatures, self.racy | changed)
 
 
+@dataclass(frozen=True)
+class Listing:
+    """The files below a folder, and its folders' signatures, which vouch for them while they
+    are unchanged (holds_only). The build cache keeps one for its spare site."""
+
+    files: tuple[str, ...]
+    folders: Folders
+
+    @classmethod
+    def moved(cls, files: Collection[str], folders: Folders) -> Listing:
+        """A site's listing for after it is moved (a site retired to be the spare): moving a
+        folder may change its own time on some file systems, so the top one is listed again."""
+        return cls(tuple(files), replace(folders, racy=folders.racy | {""}))
+
+
 def folder_stat(top: Path, folder: str) -> os.stat_result | None:
     """A folder below `top` ("" is `top`), as it is now; None if it is gone."""
     try:
@@ -271,9 +286,10 @@ class Staging:
     With a `spare` folder (the build cache's), the site the swap retires is kept there, and
     the next build starts from it instead of from nothing: a whole site of folders is costly
     to make and to delete, and after a small edit only a few of its files differ. A spare's
-    files may be the live site's too (hard links), so they are replaced, never written into."""
+    files may be the live site's too (hard links), so they are replaced, never written into.
+    `spare_holds` is what the spare held when it was put there, as the build cache recorded it."""
 
-    def __init__(self, out_dir: Path, spare: Path | None = None) -> None:
+    def __init__(self, out_dir: Path, spare: Path | None = None, spare_holds: Listing | None = None) -> None:
         self.out_dir = out_dir.absolute()
         self.spare = spare
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -283,6 +299,18 @@ class Staging:
         self.folder = claimed or Path(
             tempfile.mkdtemp(prefix=f".{self.out_dir.name}.new-", dir=self.out_dir.parent)
         )
+        # What the spare holds, found before anything is written into it: as recorded, if its
+        # folders' signatures vouch for that (listing the 10,000s of folders of a site takes a
+        # second), otherwise by listing them.
+        self.in_spare: set[str] = set()
+        if (
+            claimed is not None
+            and spare_holds
+            and holds_only(claimed, spare_holds.files, spare_holds.folders)
+        ):
+            self.in_spare = set(spare_holds.files)
+        elif claimed is not None:
+            self.in_spare = files_below(claimed)
         self.signatures: dict[PurePosixPath, Signature] = {}  # of the files `write` put here
         self.old_site = self.out_dir.is_dir()
         self.relinked = 0  # files `write` found unchanged in the old site, and linked
@@ -320,7 +348,7 @@ class Staging:
         """Make the folder hold exactly the pages, run `finish` on it (the search index is made
         there), and swap it in; if anything fails, the old site stays."""
         old, new = str(self.out_dir), str(self.folder)  # plain strings: 10,000s of paths, no pathlib overhead
-        present = files_below(self.folder) if self.from_spare else set()  # what the spare held
+        present = self.in_spare
         count = 0
         for page in pages:
             rel = checked(page.path)

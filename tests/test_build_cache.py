@@ -456,9 +456,63 @@ def test_a_spare_of_another_shape_is_set_aside(
     (spare / "index.html").unlink()
     (spare / "index.html").mkdir()  # a folder where the home page goes
     (spare / "stray.html").write_text("not a page")
-    edit(archive / "content/posts/2023/year-only.md", "Text.", "Text, edited.")
+    edit(archive / "content/posts/2024/summit.md", "updated: 2024-04-25", "updated: 2024-04-26")
+    build(archive, capsys)  # a whole build again: it starts from the spare
+    assert not spare.exists() or not (spare / "index.html").is_dir()  # it was taken
+    assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
+
+
+def spare_of(archive: Path) -> Path:
+    (spare,) = (archive / ".cache").glob("*.spare")
+    return spare
+
+
+def a_build_that_fails_after_writing_into_the_spare(archive: Path) -> None:
+    post = archive / "content/posts/2023/year-only.md"
+    good = post.read_text()
+    post.write_text(good.replace("Text.", "Text, see [this](missing.md)."))  # found while rendering
+    assert run(archive, "build") == 1
+    post.write_text(good)
+
+
+SPARE_TAMPERING = {
+    "nothing": lambda archive: None,
+    "a stray file": lambda archive: (spare_of(archive) / "posts/stray.html").write_text("not ours"),
+    "a stray file in a new folder": lambda archive: (
+        (spare_of(archive) / "posts/2023/year-only/extra").mkdir(),
+        (spare_of(archive) / "posts/2023/year-only/extra/stray.html").write_text("not ours"),
+    ),
+    "a file deleted": lambda archive: (spare_of(archive) / ONE_PAGE).unlink(),
+    "a stray file at the top": lambda archive: (spare_of(archive) / "stray.html").write_text("not ours"),
+    "a build that failed": a_build_that_fails_after_writing_into_the_spare,
+}
+
+
+@pytest.mark.parametrize("tamper", SPARE_TAMPERING.values(), ids=SPARE_TAMPERING.keys())
+def test_the_spare_is_taken_as_recorded_only_while_its_folders_vouch_for_it(
+    archive: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tamper: Callable[[Path], object],
+) -> None:
+    """The site a whole build retires becomes the spare, recorded as its manifest describes it:
+    the next whole build takes the spare's files from that record, without listing its
+    folders (a second at 10,000 posts), unless one of its folders has changed since."""
+    settle(monkeypatch)
+    build(archive, capsys)
+    post = archive / "content/posts/2024/summit.md"
+    for day in range(24, 26):  # whole builds (the date a post was updated places it)
+        edit(post, f"updated: 2024-04-{day}", f"updated: 2024-04-{day + 1}")
+        build(archive, capsys)
+    tamper(archive)
+    listed: list[Path] = []
+    files_below = write_module.files_below
+    monkeypatch.setattr(write_module, "files_below", lambda f: listed.append(f) or files_below(f))
+    edit(post, "updated: 2024-04-26", "updated: 2024-04-27")
     build(archive, capsys)
     assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
+    assert (listed == []) == (tamper is SPARE_TAMPERING["nothing"]), listed
 
 
 def test_the_same_project_named_another_way_is_still_up_to_date(
