@@ -8,7 +8,8 @@ cases: a cold build (no site/, no .cache/); a build again with nothing changed; 
 build after editing one post's text; the builds after each of three more such edits, as an
 editor works (from the second on, a build starts from the spare site the one before kept);
 then after an edit to the post's title (which, like its text, leaves its place as it was),
-and one to its tags (which moves it: other pages list it, or no longer do). Each
+one to its tags (which moves it: other pages list it, or no longer do), and after a post
+is added (a whole build again, the first to start from the spare site). Each
 case twice: as published (with the Pagefind search index) and with --no-search (the same
 work as the peers, which make no search index). Wall time is the median of the runs; peak
 memory is the largest resident size of the build or of any process it ran (os.wait4 counts
@@ -85,6 +86,7 @@ OUR_CASES = (
     "each later build after editing one post",
     "build after editing one post's title",
     "build after changing one post's tags",
+    "build after adding a post",  # the first whole build to start from the spare site
 )
 EDITS = 3  # later edits measured in each run
 EXTRA_TAG = "covid-19"  # one of make_corpus's tags
@@ -95,6 +97,14 @@ def retitle(post: Path, mark: str) -> None:
     if 'title: "' not in text:  # else the "title edit" would time a build with nothing changed
         sys.exit(f"{post}: no quoted title to edit (make_corpus quotes every title)")
     post.write_text(text.replace('title: "', f'title: "{mark} ', 1))
+
+
+def add_beside(post: Path, mark: str) -> Path:
+    """A new post: a copy of this one under another file name (its address) and title."""
+    text = post.read_text()
+    added = post.with_name(f"added-{post.name}")
+    added.write_text(text.replace('title: "', f'title: "{mark} ', 1))
+    return added
 
 
 def retag(post: Path) -> None:
@@ -133,6 +143,9 @@ def bench(size: int, runs: int, work: Path) -> list[tuple[str, str, list[Run]]]:
             record(name, OUR_CASES[4], timed([*ours, *flags], corpus))
             retag(edited)
             record(name, OUR_CASES[5], timed([*ours, *flags], corpus))
+            added = add_beside(edited, f"Added in run {n}{name}")
+            record(name, OUR_CASES[6], timed([*ours, *flags], corpus))
+            added.unlink()  # the next cold build, and the peers, build the corpus as it was made
         shutil.rmtree(work / "hugo-out", ignore_errors=True)
         record(
             "Hugo",
