@@ -51,6 +51,9 @@ def lazy(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent:  # as `import a.b` does: b is an attribute of a (the recipe leaves that out)
+        setattr(sys.modules[parent], child, module)
     return module
 
 
@@ -275,8 +278,9 @@ def groupby_month(posts: Iterable[Post]) -> list[tuple[str, list[Post]]]:
 
 
 def rfc822(when: datetime) -> str:
-    # Imported here, for feeds only: 13 ms. Not by `lazy`, which would register email.utils
-    # without making it an attribute of the email package, where http.server looks for it.
+    # Imported here, for feeds only: 13 ms. Not by `lazy`: the dev server's request threads
+    # use email.utils too, and on Python 3.11 a lazily loaded module is not safe to load
+    # from two threads at once (CPython gh-114763).
     from email.utils import format_datetime
 
     return format_datetime(when)

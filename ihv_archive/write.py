@@ -303,14 +303,11 @@ class Staging:
         # folders' signatures vouch for that (listing the 10,000s of folders of a site takes a
         # second), otherwise by listing them.
         self.in_spare: set[str] = set()
-        if (
-            claimed is not None
-            and spare_holds
-            and holds_only(claimed, spare_holds.files, spare_holds.folders)
-        ):
-            self.in_spare = set(spare_holds.files)
-        elif claimed is not None:
-            self.in_spare = files_below(claimed)
+        if claimed is not None:
+            if spare_holds and holds_only(claimed, spare_holds.files, spare_holds.folders):
+                self.in_spare = set(spare_holds.files)
+            else:
+                self.in_spare = files_below(claimed)
         self.signatures: dict[PurePosixPath, Signature] = {}  # of the files `write` put here
         self.old_site = self.out_dir.is_dir()
         self.relinked = 0  # files `write` found unchanged in the old site, and linked

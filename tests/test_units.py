@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ import pytest
 from ihv_archive import markdown
 from ihv_archive.config import config_from_dict
 from ihv_archive.problems import ProblemsFound
-from ihv_archive.render import Page, groupby_month, human_date, paginate
+from ihv_archive.render import Page, groupby_month, human_date, lazy, paginate
 from ihv_archive.urls import UnsafePath, Urls
 from ihv_archive.write import Staging, files_below, recover, refuse_unsafe_out_dir, write_site
 
@@ -163,6 +164,24 @@ def test_archive_groups_by_month_with_year_only_posts_last() -> None:
         ("March 2024", ["a"]),
         ("Month not known", ["b"]),
     ]
+
+
+def test_a_lazy_submodule_is_found_where_import_puts_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """render.lazy registers a module before it is loaded; code that does `import a.b` and
+    then uses a.b must find it there, loaded when first used (http.server does so with
+    email.utils)."""
+    (tmp_path / "lazy_package").mkdir()
+    (tmp_path / "lazy_package/__init__.py").write_text("")
+    (tmp_path / "lazy_package/part.py").write_text("LOADED = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("lazy_package", "lazy_package.part"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    lazy("lazy_package.part")
+    import lazy_package.part  # noqa: F401 (finds the registered module)
+
+    assert sys.modules["lazy_package"].part.LOADED
 
 
 # --- write ------------------------------------------------------------------------------
