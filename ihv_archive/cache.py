@@ -8,7 +8,8 @@ back is what was saved, for this version of the code and these settings:
 - one SQLite file for each kind of build (address, output folder, drafts), so that `build`
   and `build --base-url` do not evict each other; SQLite makes every save all-or-nothing;
 - everything is dropped when the code, a library it renders with or Python changes;
-- a post is reused only under its key (its bytes, name, vocabulary and time zone);
+- a post is reused only under its key (its bytes, name, vocabulary and time zone); its
+  body is kept apart and read, under that key too, only if the build renders it;
 - an HTML fragment is checked against its digest when it is read;
 - a page is reused only while its file in the output folder is the very file the last
   build wrote (same size, time and inode); otherwise it is rendered again;
@@ -33,12 +34,13 @@ from collections.abc import Callable, Iterable
 from contextlib import closing, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import Any, cast
 
 from .config import Config
+from .content import Post, body_apart, body_stored
 from .digest import digest
 from .load import ParseCache, ParsedFile
 from .load import Signature as PostSignature
@@ -46,7 +48,7 @@ from .render import Body, Fragment, FragmentLost, Memo, Page
 from .urls import SearchPart
 from .write import Folders, Listing, Signature, signature_if_present
 
-FORMAT = "3"
+FORMAT = "4"
 LIBRARIES = (
     "jinja2",
     "markupsafe",
@@ -72,7 +74,7 @@ UNREADABLE = (
 TABLES = ("meta", "files", "bodies", "fragments", "pages")  # as SCHEMA makes them
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB);
-CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, entry BLOB);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, key TEXT, entry BLOB, body BLOB);
 CREATE TABLE IF NOT EXISTS bodies (
     post TEXT, in_feed INTEGER, followed BLOB, page TEXT, feed TEXT, PRIMARY KEY (post, in_feed));
 CREATE TABLE IF NOT EXISTS fragments (key TEXT PRIMARY KEY, html TEXT);
@@ -242,11 +244,8 @@ class BuildCache:
         if meta.get("code") != code_version():
             self.stale = True  # another version of the code made it: start afresh
             return
-        for path, blob in db.execute("SELECT path, entry FROM files"):
-            entry = pickle.loads(blob)
-            if not isinstance(entry, ParsedFile):
-                raise ValueError(f"unexpected entry for {path}")
-            self.parse_cache.entries[path] = entry
+        for path, blob in db.execute("SELECT path, entry FROM files"):  # not the bodies
+            self.parse_cache.entries[path] = entry_of(path, blob, self._body)
         memo = self.memo
         memo.body_version, memo.page_version = meta.get("body_version", ""), meta.get("page_version", "")
         memo.related_key = meta.get("related_key", "")
@@ -278,6 +277,10 @@ class BuildCache:
     def _fragment(self, key: str) -> str:
         """An HTML fragment's text, read when a page that shows it is rendered again."""
         return read_fragment(self._db, key)
+
+    def _body(self, path: str, key: str) -> bytes:
+        """A post's body, read when it is rendered again."""
+        return read_body(self._db, path, key)
 
     def spill(self, fragments: list[Fragment]) -> None:
         """Keep new fragments' text on disk now, not in memory until save: a cold build of
@@ -345,7 +348,8 @@ class BuildCache:
                 "files",
                 ("path",),
                 self.parse_cache.entries,
-                lambda path, entry: [(path, pickle.dumps(entry, protocol=5))],
+                lambda path, entry: [file_row(path, entry)],
+                SAVE_FILE,
             )
             self._save_bodies(db)
             signatures = {
@@ -415,8 +419,10 @@ class BuildCache:
         key_columns: tuple[str, ...],
         current: dict[Any, Any],
         rows: Any,
+        insert: str | None = None,
     ) -> int:
-        """Insert what is new or different from what was read, delete what is gone."""
+        """Insert what is new or different from what was read (by `insert`, if not by
+        replacing the row), delete what is gone."""
         before = self.loaded.get(table, {})
         changed = (
             row for key, value in current.items() if before.get(key) is not value for row in rows(key, value)
@@ -424,7 +430,8 @@ class BuildCache:
         first = next(changed, None)
         if first is not None:
             placeholders = ", ".join("?" * len(first))
-            db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({placeholders})", chain([first], changed))
+            insert = insert or f"INSERT OR REPLACE INTO {table} VALUES ({placeholders})"
+            db.executemany(insert, chain([first], changed))
         gone = [key if isinstance(key, tuple) else (key,) for key in before if key not in current]
         where = " AND ".join(f"{column} = ?" for column in key_columns)
         db.executemany(f"DELETE FROM {table} WHERE {where}", gone)
@@ -441,6 +448,45 @@ def read_fragment(db: Callable[[], sqlite3.Connection], key: str) -> str:
         raise FragmentLost(f"the build cache lost or damaged a part of a post ({key})")
     text: str = row[0]
     return text
+
+
+# A row of `files` (file_row) whose body is None keeps the body its row has, if of the same key
+# (a post read back from the row, its body still unread, whose file was found unchanged).
+SAVE_FILE = """INSERT INTO files VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET
+    key = excluded.key, entry = excluded.entry,
+    body = CASE WHEN excluded.body IS NOT NULL THEN excluded.body WHEN key = excluded.key THEN body END"""
+
+
+def file_row(path: str, entry: ParsedFile) -> tuple[str, str, bytes, bytes | None]:
+    """A parsed post file as a row of `files` (SAVE_FILE): its path below content/posts, its
+    key, and the entry, with its post's body apart."""
+    if not isinstance(entry.result, Post):  # its problems
+        return (path, entry.key, pickle.dumps(entry, protocol=5), None)
+    bare, body = body_apart(entry.result)
+    return (path, entry.key, pickle.dumps(replace(entry, result=bare), protocol=5), body)
+
+
+def entry_of(path: str, blob: bytes, read_body: Callable[[str, str], bytes]) -> ParsedFile:
+    """A row of `files` read back: the entry, whose post's body `read_body` reads when needed."""
+    entry = pickle.loads(blob)
+    if not isinstance(entry, ParsedFile):
+        raise ValueError(f"unexpected entry for {path}")
+    if isinstance(entry.result, Post):
+        body_stored(entry.result, partial(read_body, path, entry.key))
+    return entry
+
+
+def read_body(db: Callable[[], sqlite3.Connection], path: str, key: str) -> bytes:
+    """A post's body as `file_row` kept it, from the cache `db` gives: only while its row
+    holds the post of this key (a later build may have parsed the file again)."""
+    try:
+        row = db().execute("SELECT body FROM files WHERE path = ? AND key = ?", (path, key)).fetchone()
+    except sqlite3.Error:
+        row = None
+    if row is None or not isinstance(row[0], bytes):
+        raise FragmentLost(f"the build cache lost the text of a post ({path})")
+    body: bytes = row[0]
+    return body
 
 
 def body_row(key: tuple[str, bool], entry: tuple[Any, Body]) -> tuple[Any, ...]:
@@ -510,8 +556,13 @@ class Records:
             self.posts.update(dict.fromkeys(some))
             marks = ", ".join("?" * len(some))
             for rel, blob in self.db.execute(f"SELECT path, entry FROM files WHERE path IN ({marks})", some):
-                entry = pickle.loads(blob)
-                self.posts[rel] = entry if isinstance(entry, ParsedFile) else None
+                try:
+                    self.posts[rel] = entry_of(rel, blob, self._body)
+                except ValueError:
+                    self.posts[rel] = None
+
+    def _body(self, path: str, key: str) -> bytes:
+        return read_body(lambda: self.db, path, key)
 
     def bodies_of(self, post_key: str) -> list[tuple[bool, str, str | None]]:
         """A post's bodies: whether each was made for feeds too, and its fragments' keys."""
@@ -569,10 +620,7 @@ class Records:
                     "INSERT OR REPLACE INTO meta VALUES ('search_files', ?)",
                     (pickle.dumps(search_files, protocol=5),),
                 )
-            self.db.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?, ?)",
-                [(rel, pickle.dumps(entry, protocol=5)) for rel, entry in files.items()],
-            )
+            self.db.executemany(SAVE_FILE, [file_row(rel, entry) for rel, entry in files.items()])
             self.db.executemany("DELETE FROM bodies WHERE post = ? AND in_feed = ?", bodies_gone)
             fragments = [f for _, body in bodies.values() for f in (body.page_html, body.feed_html) if f]
             self.db.executemany(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time
 from pathlib import PurePosixPath
@@ -61,14 +62,24 @@ class Source:
     listing: str
 
 
+class StoredText:
+    """Text kept elsewhere (the build cache), to be read only if it is needed (Utf8Text)."""
+
+    __slots__ = ("read",)
+
+    def __init__(self, read: Callable[[], bytes]) -> None:
+        self.read = read  # its UTF-8 bytes
+
+
 class Utf8Text:
-    """A text field that may be given as UTF-8 bytes, decoded each time it is read.
+    """A text field that may be given as UTF-8 bytes, decoded each time it is read, or as
+    StoredText, read when first needed and then kept as bytes.
 
     A post's body is most of its memory, and most builds never read most bodies: an edit
     build reuses every page but a few, and a cold one renders bodies in worker processes.
-    So a post loaded from its file (`keyed`) or read back from the build cache keeps its
-    body as UTF-8 bytes (about half the memory of a str with curly quotes, which Python
-    stores two bytes a character) until it is rendered."""
+    So a post loaded from its file (`keyed`) keeps its body as UTF-8 bytes (about half the
+    memory of a str with curly quotes, which Python stores two bytes a character) until it
+    is rendered, and one read back from the build cache leaves it there until then."""
 
     def __init__(self, name: str) -> None:
         self.slot = f"_{name}"
@@ -76,15 +87,21 @@ class Utf8Text:
     def __get__(self, post: object, owner: type | None = None) -> str:
         if post is None:
             raise AttributeError  # no default: dataclasses make the field required
-        value: str | bytes = post.__dict__[self.slot]
+        value = self._held(post)
         return value.decode("utf-8") if isinstance(value, bytes) else value
 
-    def __set__(self, post: object, value: str | bytes) -> None:
+    def __set__(self, post: object, value: str | bytes | StoredText) -> None:
         post.__dict__[self.slot] = value
 
     def utf8(self, post: object) -> bytes:
-        value: str | bytes = post.__dict__[self.slot]
+        value = self._held(post)
         return value if isinstance(value, bytes) else value.encode("utf-8")
+
+    def _held(self, post: object) -> str | bytes:
+        value: str | bytes | StoredText = post.__dict__[self.slot]
+        if isinstance(value, StoredText):
+            value = post.__dict__[self.slot] = value.read()
+        return value
 
 
 @dataclass(frozen=True)
@@ -140,7 +157,28 @@ def keyed(post: Post, key: str) -> Post:
 
 
 def _unpickle_post(body: bytes, state: dict[str, Any]) -> Post:
-    return Post(body=body, **state)  # type: ignore[arg-type]  # Utf8Text takes bytes
+    # As a frozen dataclass is copied, without __init__ (a third of reading 10,000 posts
+    # back from the build cache): the state is every field of a Post that was made by it.
+    post = object.__new__(Post)
+    post.__dict__.update(state)
+    _BODY.__set__(post, body)
+    return post
+
+
+def body_apart(post: Post) -> tuple[Post, bytes | None]:
+    """The post with an empty body, and its body as UTF-8, or None if it was read back from
+    the build cache and is still there: the cache keeps them apart, so that a build reads
+    from it only the bodies it renders."""
+    bare = object.__new__(Post)  # a copy, as frozen dataclasses are copied: without __init__
+    bare.__dict__.update(post.__dict__)
+    _BODY.__set__(bare, b"")
+    held = post.__dict__[_BODY.slot]
+    return bare, None if isinstance(held, StoredText) else _BODY.utf8(post)
+
+
+def body_stored(post: Post, read: Callable[[], bytes]) -> None:
+    """Give a post read back without its body (body_apart) the body that `read` will read."""
+    _BODY.__set__(post, StoredText(read))
 
 
 # --- YAML with line numbers -------------------------------------------------------------

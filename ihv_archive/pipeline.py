@@ -19,7 +19,7 @@ from .cache import BuildCache, Manifest, clear, mark_used, read_manifest
 from .children import Progress
 from .config import Config
 from .digest import digest
-from .load import changed_posts, load
+from .load import ParseCache, changed_posts, load
 from .problems import ProblemsFound
 from .quick import quick_build
 from .render import FragmentLost, Page, files_fingerprint, render, search_parts
@@ -61,12 +61,14 @@ def check(
     It reads the last build's cache, so that only what changed since is parsed and rendered
     (a memo finds the same problems: it keeps no body or page that had one), and writes
     nothing, not even the cache."""
+    now = now or now_in(config)
     cache = BuildCache.open(config, read_only=True)
     try:
-        site = validate(load(config, cache.parse_cache), config, now or now_in(config))
+        site = validate(load(config, cache.parse_cache), config, now)
         try:
             pages, problems = render(site, cache.memo, workers, progress)
-        except FragmentLost:  # a damaged cache: check everything
+        except FragmentLost:  # a damaged cache: check everything, posts read again included
+            site = validate(load(config, ParseCache()), config, now)
             pages, problems = render(site, None, workers, progress)
     finally:
         cache.close()

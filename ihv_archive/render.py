@@ -76,7 +76,8 @@ class Page:
 
 
 class FragmentLost(Exception):
-    """A fragment's text could not be fetched intact (the build cache is damaged)."""
+    """A fragment's or a post's text could not be read back intact from the build cache
+    (it is damaged, or the post was parsed again since)."""
 
 
 class Fragment:

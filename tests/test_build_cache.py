@@ -32,6 +32,7 @@ from ihv_archive.cli import LiveCount, main
 from ihv_archive.config import load_config
 from ihv_archive.load import ParseCache, load
 from ihv_archive.render import Memo
+from ihv_archive.urls import Urls
 from ihv_archive.validate import Site
 
 from .conftest import PROJECT, cold_build, run, search_index_is_whole, tree_bytes
@@ -243,7 +244,7 @@ def test_a_file_changed_in_the_site_folder_is_written_again(
     assert search_index_is_whole(archive / "site")
 
 
-@pytest.mark.parametrize("damage", ["garbage", "lost fragments", "other code"])
+@pytest.mark.parametrize("damage", ["garbage", "lost fragments", "lost post texts", "other code"])
 def test_a_damaged_or_foreign_cache_is_never_served(
     archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
 ) -> None:
@@ -254,6 +255,9 @@ def test_a_damaged_or_foreign_cache_is_never_served(
     elif damage == "lost fragments":  # the bodies' HTML gone: pages needing it must notice
         with sqlite3.connect(cache_file) as db:
             db.execute("UPDATE fragments SET html = html || 'tampered'")
+    elif damage == "lost post texts":  # read only when a page needs them: it must notice too
+        with sqlite3.connect(cache_file) as db:
+            db.execute("UPDATE files SET body = NULL")
     else:  # as if another version of ihv-archive had written it
         with sqlite3.connect(cache_file) as db:
             db.execute("UPDATE meta SET value = 'another version' WHERE name = 'code'")
@@ -754,7 +758,7 @@ def test_check_reads_the_cache_finds_what_a_cold_check_finds_and_writes_nothing(
     assert check_output(archive, capsys)[0] == 0
 
 
-@pytest.mark.parametrize("damage", ["lost fragments", "garbage"])
+@pytest.mark.parametrize("damage", ["lost fragments", "lost post texts", "garbage"])
 def test_check_with_a_damaged_cache_checks_everything_and_leaves_it(
     archive: Path, capsys: pytest.CaptureFixture[str], damage: str
 ) -> None:
@@ -762,6 +766,9 @@ def test_check_with_a_damaged_cache_checks_everything_and_leaves_it(
     (cache_file,) = (archive / ".cache").glob("*.sqlite3")
     if damage == "garbage":
         cache_file.write_bytes(b"this is not a database" * 100)
+    elif damage == "lost post texts":
+        with sqlite3.connect(cache_file) as db:
+            db.execute("UPDATE files SET body = NULL")
     else:
         with sqlite3.connect(cache_file) as db:
             db.execute("UPDATE fragments SET html = html || 'tampered'")
@@ -797,10 +804,11 @@ def test_a_build_keeps_no_body_in_memory_once_its_page_is_written(
 
 def test_posts_keep_their_bodies_encoded_until_read(archive: Path) -> None:
     """A build holds every post but renders few bodies in its own process (an edit build
-    reuses them; a cold one renders them in workers): bodies stay UTF-8 bytes, half the
-    memory of curly-quoted text, whether loaded from their files or read back from the cache."""
+    reuses them; a cold one renders them in workers). Bodies loaded from their files stay
+    UTF-8 bytes, half the memory of curly-quoted text; those of posts read back from the
+    cache stay there until read, and are then kept as bytes."""
     from ihv_archive.cache import BuildCache
-    from ihv_archive.content import Post
+    from ihv_archive.content import Post, StoredText
     from ihv_archive.pipeline import build as build_site
 
     config = load_config(archive)
@@ -810,11 +818,51 @@ def test_posts_keep_their_bodies_encoded_until_read(archive: Path) -> None:
     posts = [entry.result for entry in cache.parse_cache.entries.values() if isinstance(entry.result, Post)]
     fresh = {post.path: post for post in load(config).posts}
     assert len(posts) == len(fresh) > 1
-    assert all(isinstance(post.__dict__["_body"], bytes) for post in [*posts, *fresh.values()])
-    assert any(not post.body.isascii() for post in posts)  # decoded as UTF-8 when read
+    assert all(isinstance(post.__dict__["_body"], bytes) for post in fresh.values())
+    assert all(isinstance(post.__dict__["_body"], StoredText) for post in posts)
+    bodies = [post.body for post in posts]  # read now
+    assert any(not body.isascii() for body in bodies)  # and decoded as UTF-8
+    assert all(isinstance(post.__dict__["_body"], bytes) for post in posts)
     for post in posts:
         assert post == fresh[post.path] and hash(post) == hash(fresh[post.path])
         assert post.body == fresh[post.path].body
+
+
+def test_a_whole_build_reads_only_the_post_texts_it_renders(
+    archive: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole build after an edit holds every post, but renders the pages of few: a post's
+    text is read from the cache only for a post page rendered again (it shows its reading
+    time). At 10,000 posts, reading them all was a tenth of such a build."""
+    build(archive, capsys)
+    read: list[str] = []
+    real = cache_module.read_body
+
+    def read_body(db: Callable[[], sqlite3.Connection], path: str, key: str) -> bytes:
+        read.append(path)
+        return real(db, path, key)
+
+    monkeypatch.setattr(cache_module, "read_body", read_body)
+    before = tree_bytes(archive / "site")
+    posts = sorted((archive / POSTS).rglob("*.md"))
+    copied = posts[len(posts) // 2]
+    added = copied.with_name(f"added-{copied.name}")
+    added.write_text(copied.read_text().replace("title: ", "title: Added ", 1))
+    build(archive, capsys)  # a whole build: a post added
+    after = tree_bytes(archive / "site")
+    post_pages_again = {
+        path for path in after if Urls.year_of_post_page(path) and before.get(path) != after[path]
+    }
+    assert len(posts) > len(post_pages_again) > 1  # the new one, and its neighbours at least
+    assert len(read) == len(set(read)) == len(post_pages_again) - 1  # all but the new one's
+    assert f"{added.parent.name}/{added.name}" not in read
+    # Every post page again: every text is read, none lost by the builds that kept it (some
+    # found their files just saved, read them again, and saved the same post)
+    edit(archive / "templates/post.html", '<article class="post"', '<article class="post y"')
+    read.clear()
+    build(archive, capsys)
+    post_pages = [path for path in tree_bytes(archive / "site") if Urls.year_of_post_page(path)]
+    assert len(read) == len(set(read)) == len(post_pages)
 
 
 def test_a_feed_with_no_posts_is_the_same_in_every_build(archive: Path) -> None:
