@@ -141,7 +141,7 @@ class Post:
         # so until read (Utf8Text). Pickling the str itself would also make CPython keep a
         # UTF-8 copy inside it, as much memory again.
         state = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "body"}
-        return (_unpickle_post, (_BODY.utf8(self), state))
+        return (_post_with, (_BODY.utf8(self), state))
 
 
 _BODY = Utf8Text("body")
@@ -156,9 +156,10 @@ def keyed(post: Post, key: str) -> Post:
     return replace(post, key=key, body=_BODY.utf8(post))  # type: ignore[arg-type]  # Utf8Text takes bytes
 
 
-def _unpickle_post(body: bytes, state: dict[str, Any]) -> Post:
-    # As a frozen dataclass is copied, without __init__ (a third of reading 10,000 posts
-    # back from the build cache): the state is every field of a Post that was made by it.
+def _post_with(body: bytes, state: dict[str, Any]) -> Post:
+    """A Post of this body and the state of one made by __init__ (each other field), made as
+    frozen dataclasses are copied, without __init__: a third of the time to read 10,000
+    posts back from the build cache. Unpickling a Post calls it (Post.__reduce__)."""
     post = object.__new__(Post)
     post.__dict__.update(state)
     _BODY.__set__(post, body)
@@ -169,11 +170,8 @@ def body_apart(post: Post) -> tuple[Post, bytes | None]:
     """The post with an empty body, and its body as UTF-8, or None if it was read back from
     the build cache and is still there: the cache keeps them apart, so that a build reads
     from it only the bodies it renders."""
-    bare = object.__new__(Post)  # a copy, as frozen dataclasses are copied: without __init__
-    bare.__dict__.update(post.__dict__)
-    _BODY.__set__(bare, b"")
-    held = post.__dict__[_BODY.slot]
-    return bare, None if isinstance(held, StoredText) else _BODY.utf8(post)
+    stored = isinstance(post.__dict__[_BODY.slot], StoredText)
+    return _post_with(b"", post.__dict__), None if stored else _BODY.utf8(post)
 
 
 def body_stored(post: Post, read: Callable[[], bytes]) -> None:
