@@ -40,7 +40,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, cast
 
 from .config import Config
-from .content import Post, body_apart, body_stored
+from .content import Post, body_apart, body_given
 from .digest import digest
 from .load import ParseCache, ParsedFile
 from .load import Signature as PostSignature
@@ -195,12 +195,22 @@ class BuildCache:
     spilled: bool = False  # fragments written before save (spill)
     stale: bool = False  # made by another version of the code: its tables are replaced on writing
     read_only: bool = False  # for `check`, which writes nothing
+    # Posts' texts read only when a page needs one (a build), or with the posts (the dev
+    # server, which then keeps them in memory: its render workers would read them, not it).
+    texts_when_needed: bool = True
     _connection: sqlite3.Connection | None = None
     _connection_pid: int = 0  # the process that opened it: a forked render worker opens its own
 
     @classmethod
-    def open(cls, config: Config, kind: str = "build", read_only: bool = False) -> BuildCache:
-        cache = cls(cache_file(config, kind), config.out_dir.absolute(), read_only=read_only)
+    def open(
+        cls, config: Config, kind: str = "build", read_only: bool = False, texts_when_needed: bool = True
+    ) -> BuildCache:
+        cache = cls(
+            cache_file(config, kind),
+            config.out_dir.absolute(),
+            read_only=read_only,
+            texts_when_needed=texts_when_needed,
+        )
         cache.spare = cache.file.with_suffix(".spare")
         if not read_only:
             cache.memo.compiled = compiled_templates_folder(config.root)
@@ -244,8 +254,9 @@ class BuildCache:
         if meta.get("code") != code_version():
             self.stale = True  # another version of the code made it: start afresh
             return
-        for path, blob in db.execute("SELECT path, entry FROM files"):  # not the bodies
-            self.parse_cache.entries[path] = entry_of(path, blob, self._body)
+        texts = "NULL" if self.texts_when_needed else "body"
+        for path, blob, text in db.execute(f"SELECT path, entry, {texts} FROM files"):
+            self.parse_cache.entries[path] = entry_of(path, blob, self._body if text is None else text)
         memo = self.memo
         memo.body_version, memo.page_version = meta.get("body_version", ""), meta.get("page_version", "")
         memo.related_key = meta.get("related_key", "")
@@ -466,13 +477,14 @@ def file_row(path: str, entry: ParsedFile) -> tuple[str, str, bytes, bytes | Non
     return (path, entry.key, pickle.dumps(replace(entry, result=bare), protocol=5), body)
 
 
-def entry_of(path: str, blob: bytes, read_body: Callable[[str, str], bytes]) -> ParsedFile:
-    """A row of `files` read back: the entry, whose post's body `read_body` reads when needed."""
+def entry_of(path: str, blob: bytes, body: bytes | Callable[[str, str], bytes]) -> ParsedFile:
+    """A row of `files` read back: the entry, with its post's body, or with `body` reading
+    it (read_body) when it is needed."""
     entry = pickle.loads(blob)
     if not isinstance(entry, ParsedFile):
         raise ValueError(f"unexpected entry for {path}")
     if isinstance(entry.result, Post):
-        body_stored(entry.result, partial(read_body, path, entry.key))
+        body_given(entry.result, body if isinstance(body, bytes) else partial(body, path, entry.key))
     return entry
 
 

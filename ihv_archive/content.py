@@ -174,9 +174,10 @@ def body_apart(post: Post) -> tuple[Post, bytes | None]:
     return _post_with(b"", post.__dict__), None if stored else _BODY.utf8(post)
 
 
-def body_stored(post: Post, read: Callable[[], bytes]) -> None:
-    """Give a post read back without its body (body_apart) the body that `read` will read."""
-    _BODY.__set__(post, StoredText(read))
+def body_given(post: Post, body: bytes | Callable[[], bytes]) -> None:
+    """Give a post read back without its body (body_apart) its body as UTF-8, or what reads
+    it when it is needed."""
+    _BODY.__set__(post, body if isinstance(body, bytes) else StoredText(body))
 
 
 # --- YAML with line numbers -------------------------------------------------------------

@@ -181,7 +181,8 @@ class Rebuilder:
         ProblemsFound; its posts and files written."""
         first = self.cache is None and not self.preview.built
         if first:  # start from what the last preview made, as `build` does
-            self.cache = BuildCache.open(config, kind=f"serve-{self.drafts:d}{self.future:d}")
+            kind = f"serve-{self.drafts:d}{self.future:d}"
+            self.cache = BuildCache.open(config, kind, texts_when_needed=False)
             self.memo, self.parse_cache = self.cache.memo, self.cache.parse_cache
             self.memo.keep_recipes = True
         site = validate(load(config, self.parse_cache), config, now, self.drafts, self.future)

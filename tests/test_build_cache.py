@@ -599,6 +599,10 @@ def test_the_preview_starts_from_the_last_previews_cache(archive: Path, tmp_path
     assert again.rebuild()
     assert again.parse_cache.parsed == 0 and again.memo.bodies  # nothing parsed, bodies reused
     assert tree_bytes(tmp_path / "again") == tree_bytes(tmp_path / "first")
+    # The posts' texts were read with them: the preview keeps them in memory, as it was its
+    # render workers, not it, that would read them (and drafts' texts are read by none)
+    texts = [entry.result.__dict__["_body"] for entry in again.parse_cache.entries.values()]
+    assert len(texts) > 1 and all(isinstance(text, bytes) for text in texts)
 
 
 def test_an_archive_without_posts_is_never_taken_as_up_to_date(archive: Path) -> None:
