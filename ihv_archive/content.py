@@ -122,8 +122,10 @@ class Post:
     sources: tuple[Source, ...] = ()
     date_basis: str = ""
     imported_hash: str = ""
-    # What the post was parsed from (load.source_key): equal keys mean equal posts, so caches
-    # and the render memo can compare a short key instead of the whole post.
+    # What the post was parsed from (load.load_post): its bytes, its path below content/posts,
+    # the tag vocabulary and the time zone. Posts of equal keys render the same (they may
+    # differ in `path`, which only messages show), so caches and the render memo can compare
+    # a short key instead of the whole post.
     key: str = field(default="", compare=False, repr=False)
 
     @property
@@ -164,6 +166,12 @@ def _post_with(body: bytes, state: dict[str, Any]) -> Post:
     post.__dict__.update(state)
     _BODY.__set__(post, body)
     return post
+
+
+def shown_as(post: Post, path: str) -> Post:
+    """The same post under another name shown in messages (Post.path: the name depends on
+    the folder a build runs in)."""
+    return _post_with(post.__dict__[_BODY.slot], {**post.__dict__, "path": path})
 
 
 def body_apart(post: Post) -> tuple[Post, bytes | None]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .config import Config
-from .content import Post, Tag, keyed, parse, parse_tags
+from .content import Post, Tag, keyed, parse, parse_tags, shown_as
 from .digest import digest
 from .problems import Problem, display_path
 
@@ -24,7 +24,7 @@ class ParsedFile:
     signature: Signature
     trusted: bool  # taken long enough after the file's last change to stand for its bytes
     context: tuple[str, str, str]  # the name shown, tag vocabulary and time zone it was parsed with
-    key: str  # source_key: the bytes and that context
+    key: str  # of the bytes, the path below content/posts and that context but the name shown
     result: Post | list[Problem]
 
 
@@ -139,9 +139,13 @@ def load_post(
         raw = Path(file).read_bytes()
     except OSError as error:
         return [Problem(shown, None, f"cannot be read: {error.strerror}")]
-    key = digest(raw, *context)
-    if entry is not None and entry.key == key:
+    # Not of the name shown: from another working folder, a post is the same post, shown
+    # under another name (its messages, from problems found now, give the name shown now).
+    key = digest(raw, rel, *context[1:])
+    if entry is not None and entry.key == key and entry.context[0] == shown:
         result = entry.result
+    elif entry is not None and entry.key == key and isinstance(entry.result, Post):
+        result = shown_as(entry.result, shown)
     else:
         result = parse(raw, shown, PurePosixPath(rel), tags, config.zone)
         if isinstance(result, Post):

@@ -590,6 +590,33 @@ def test_a_build_imports_only_what_it_uses(archive: Path) -> None:
     assert not imported & set(UNUSED), imported
 
 
+def test_a_build_from_another_folder_is_the_same_build(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages name post files as seen from the folder a build runs in, but what a post
+    renders does not depend on it: a build run from elsewhere (`--root`) reuses what the
+    last one parsed and rendered. Before, it parsed and rendered every post again (61.8 s
+    for 41 files written at 10,000 posts)."""
+    monkeypatch.chdir(archive)
+    build(archive, capsys)
+    parsed: list[str] = []
+    real_parse = load_module.parse
+    monkeypatch.setattr(
+        load_module, "parse", lambda raw, shown, *a: parsed.append(shown) or real_parse(raw, shown, *a)
+    )
+    rendered = bodies_rendered(monkeypatch)
+    monkeypatch.chdir(tmp_path)  # the archive is ./archive from here
+    edit(archive / POSTS / "working-together.md", "A year later.", "A year later, from elsewhere.")
+    assert written(build(archive, capsys)) > 0
+    assert parsed == ["archive/content/posts/2024/working-together.md"]
+    assert rendered == ["working-together"]
+    assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path / "cold")
+    # and a message names the file as seen from here
+    edit(archive / POSTS / "working-together.md", "A year later, from elsewhere.", "See [this](gone.md).")
+    status, said = check_output(archive, capsys)
+    assert status == 1 and "archive/content/posts/2024/working-together.md:" in said, said
+
+
 def test_the_preview_starts_from_the_last_previews_cache(archive: Path, tmp_path: Path) -> None:
     from ihv_archive.serve import Rebuilder
 
