@@ -8,8 +8,9 @@ back is what was saved, for this version of the code and these settings:
 - one SQLite file for each kind of build (address, output folder, drafts), so that `build`
   and `build --base-url` do not evict each other; SQLite makes every save all-or-nothing;
 - everything is dropped when the code, a library it renders with or Python changes;
-- a post is reused only under its key (its bytes, name, vocabulary and time zone); its
-  body is kept apart and read, under that key too, only if the build renders it;
+- a post is reused only under its key (its bytes, path below content/posts, vocabulary and
+  time zone); its body is kept apart and read, under that key too, only if the build
+  renders it;
 - an HTML fragment is checked against its digest when it is read;
 - a page is reused only while its file in the output folder is the very file the last
   build wrote (same size, time and inode); otherwise it is rendered again;

@@ -158,7 +158,7 @@ def keyed(post: Post, key: str) -> Post:
     return replace(post, key=key, body=_BODY.utf8(post))  # type: ignore[arg-type]  # Utf8Text takes bytes
 
 
-def _post_with(body: bytes, state: dict[str, Any]) -> Post:
+def _post_with(body: str | bytes | StoredText, state: dict[str, Any]) -> Post:
     """A Post of this body and the state of one made by __init__ (each other field), made as
     frozen dataclasses are copied, without __init__: a third of the time to read 10,000
     posts back from the build cache. Unpickling a Post calls it (Post.__reduce__)."""
