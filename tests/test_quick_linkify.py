@@ -3,6 +3,8 @@ byte-identical: on every paragraph, on random text, on the real archive and a be
 
 from __future__ import annotations
 
+import re
+import string
 import sys
 from pathlib import Path
 
@@ -56,12 +58,32 @@ def test_the_quick_pretest_answers_as_the_stock_one_on_known_cases() -> None:
         "WWW.IHV.ORG.UK",
         "www.example",
         "localhoſt",  # long s matches s when case is ignored
+        "maİlto:x",  # and so does İ (U+0130) i, which str.lower() makes two characters
+        "HTTPS://IHV.ORG.UK",
+        "wWw.ihv",
+        "ftP:",
+        "write to me@",
+        "“quoted” www.ihv.org.uk",
+        "“quoted” prose. No link.",
         "//cdn",
         "a.b",
         "end.",
         "",
     ]:
         assert QUICK.pretest(text) == STOCK.pretest(text), text
+
+
+def test_folded_text_holds_every_ascii_letter_a_regex_ignoring_case_would_see() -> None:
+    """The quick pretest asks the stock one whenever `folded` text holds a scheme, "localhost"
+    or "www.". That is only sound if every character that Python's regexes take for an ASCII
+    letter when ignoring case becomes that very letter: checked against every character."""
+    every_character = "".join(map(chr, range(sys.maxunicode + 1)))
+    seen = 0
+    for letter in string.ascii_lowercase:
+        for found in re.finditer(letter, every_character, re.IGNORECASE):
+            assert markdown.folded(found.group()) == letter, (hex(ord(found.group())), letter)
+            seen += 1
+    assert seen > 2 * 26  # each letter in both cases, and the odd ones (İ, ı, ſ, K)
 
 
 def test_every_paragraph_of_the_archive_gets_the_stock_answer() -> None:
