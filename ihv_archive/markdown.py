@@ -47,7 +47,7 @@ class QuickLinkify(LinkifyIt):  # type: ignore[misc]
         # The stock test's words, which "ignoring case" finds in the text as `folded` finds them
         words = [name for name, value in self._compiled.items() if name and value] + ["localhost", "www."]
         if not fuzzy.startswith(self.FIXED) or not all(w.isascii() and w == w.lower() for w in words):
-            self._dot_rest = None  # another linkify-it, or other schemes: keep the stock pretest
+            self._dot_rest = None  # another linkify-it, or schemes `folded` cannot find: keep the stock test
             return
         self._dot_rest = re.compile(fuzzy[len(self.FIXED) :], re.IGNORECASE)
         self._words = words

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 from multiprocessing import Pool
 from pathlib import Path
+from typing import NamedTuple
 from xml.sax.saxutils import escape
 
 import frontmatter
@@ -61,30 +63,42 @@ LIST = ENV.from_string(
 MARKDOWN = MarkdownIt("commonmark").enable("table")
 
 
+class Shown(NamedTuple):
+    """What the lists and feeds show of a post."""
+
+    title: str
+    date: date
+    tags: list[str]
+    summary: str
+    path: str  # its site path
+    body: str  # its HTML
+
+
 def write(out: Path, site_path: str, text: str) -> None:
     target = out / site_path / "index.html" if not site_path.endswith(".xml") else out / site_path
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
 
 
-def post_page(job: tuple[str, str]) -> dict[str, object]:
-    """Read, render and write one post; what the lists and feeds need of it."""
+def post_page(job: tuple[str, str]) -> Shown:
+    """Read, render and write one post."""
     file, out = job
     post = frontmatter.load(file)
-    name = Path(file).stem
-    meta = {
-        "title": str(post["title"]),
-        "date": post["date"],
-        "tags": list(post.get("tags", [])),
-        "summary": str(post.get("summary", "")),
-        "path": f"posts/{post['date'].year}/{name}/",
-    }
-    body = MARKDOWN.render(post.content)
-    write(Path(out), str(meta["path"]), POST.render(base=BASE, body=Markup(body), **meta))
-    return {**meta, "body": body}
+    when = post["date"]
+    shown = Shown(
+        title=str(post["title"]),
+        date=when,
+        tags=list(post.get("tags", [])),
+        summary=str(post.get("summary", "")),
+        path=f"posts/{when.year}/{Path(file).stem}/",
+        body=MARKDOWN.render(post.content),
+    )
+    page = POST.render(base=BASE, **{**shown._asdict(), "body": Markup(shown.body)})
+    write(Path(out), shown.path, page)
+    return shown
 
 
-def list_pages(out: Path, title: str, first: str, posts: list[dict[str, object]]) -> None:
+def list_pages(out: Path, title: str, first: str, posts: list[Shown]) -> None:
     pages = [posts[n : n + PER_PAGE] for n in range(0, len(posts), PER_PAGE)] or [[]]
     paths = [first if n == 0 else f"{first}page/{n + 1}/" for n in range(len(pages))]
     for n, shown in enumerate(pages):
@@ -93,11 +107,11 @@ def list_pages(out: Path, title: str, first: str, posts: list[dict[str, object]]
         write(out, paths[n], LIST.render(base=BASE, title=title, posts=shown, newer=newer, older=older))
 
 
-def feed(out: Path, site_path: str, title: str, posts: list[dict[str, object]]) -> None:
+def feed(out: Path, site_path: str, title: str, posts: list[Shown]) -> None:
     items = "".join(
-        f"<item><title>{escape(str(post['title']))}</title>"
-        f"<link>https://example.github.io{BASE}{post['path']}</link>"
-        f"<description>{escape(str(post['body']))}</description></item>\n"
+        f"<item><title>{escape(post.title)}</title>"
+        f"<link>https://example.github.io{BASE}{post.path}</link>"
+        f"<description>{escape(post.body)}</description></item>\n"
         for post in posts[:FEED_LENGTH]
     )
     channel = f"<title>{escape(title)}</title>\n{items}"
@@ -113,10 +127,10 @@ def main() -> None:
     files = sorted(str(path) for path in posts_dir.rglob("*.md"))
     with Pool(os.cpu_count() or 1) as pool:
         posts = pool.map(post_page, [(file, str(out)) for file in files], chunksize=64)
-    posts.sort(key=lambda post: (post["date"], post["path"]), reverse=True)
-    by_tag: dict[str, list[dict[str, object]]] = {}
+    posts.sort(key=lambda post: (post.date, post.path), reverse=True)
+    by_tag: dict[str, list[Shown]] = {}
     for post in posts:
-        for tag in post["tags"]:  # type: ignore[attr-defined]
+        for tag in post.tags:
             by_tag.setdefault(tag, []).append(post)
     list_pages(out, "Benchmark archive", "", posts)
     feed(out, "feed.xml", "Benchmark archive", posts)
