@@ -31,17 +31,18 @@ FEED_LENGTH = 20
 BASE = "/bench/"
 
 ENV = jinja2.Environment(autoescape=True)
+# The page around each kind of page's MAIN
 PAGE = """<!DOCTYPE html>
 <html lang="en-GB">
 <head><meta charset="utf-8"><title>{{ title }} · Benchmark archive</title></head>
 <body><header><a href="{{ base }}">Benchmark archive</a></header>
-<main>{% block main %}{% endblock %}</main>
+<main>MAIN</main>
 </body>
 </html>
 """
 POST = ENV.from_string(
     PAGE.replace(
-        "{% block main %}{% endblock %}",
+        "MAIN",
         """<article><h1>{{ title }}</h1>
 <p><time datetime="{{ date.isoformat() }}">{{ date.day }} {{ date.strftime("%B %Y") }}</time></p>
 <ul>{% for tag in tags %}<li><a href="{{ base }}tags/{{ tag }}/">{{ tag }}</a></li>{% endfor %}</ul>
@@ -51,7 +52,7 @@ POST = ENV.from_string(
 )
 LIST = ENV.from_string(
     PAGE.replace(
-        "{% block main %}{% endblock %}",
+        "MAIN",
         """<h1>{{ title }}</h1>
 {% for post in posts %}<article><h2><a href="{{ base }}{{ post.path }}">{{ post.title }}</a></h2>
 <p>{{ post.date.day }} {{ post.date.strftime("%B %Y") }}</p><p>{{ post.summary }}</p></article>
