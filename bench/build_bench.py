@@ -98,6 +98,11 @@ PLAIN = "plain Python pipeline"
 EXTRA_TAG = "covid-19"  # one of make_corpus's tags
 
 
+def hugo_command(corpus: Path, out: Path) -> list[str]:
+    """Hugo's full build of a corpus's Hugo site (make_corpus writes it under hugo/) into out."""
+    return [tool("hugo"), "--quiet", "--source", str(corpus / "hugo"), "--destination", str(out)]
+
+
 def retitle(post: Path, mark: str) -> None:
     text = post.read_text()
     if 'title: "' not in text:  # else the "title edit" would time a build with nothing changed
@@ -153,21 +158,7 @@ def bench(size: int, runs: int, work: Path) -> list[tuple[str, str, list[Run]]]:
             record(name, OUR_CASES[6], timed([*ours, *flags], corpus))
             added.unlink()  # the next cold build, and the peers, build the corpus as it was made
         shutil.rmtree(work / "hugo-out", ignore_errors=True)
-        record(
-            "Hugo",
-            "full build",
-            timed(
-                [
-                    tool("hugo"),
-                    "--quiet",
-                    "--source",
-                    str(corpus / "hugo"),
-                    "--destination",
-                    str(work / "hugo-out"),
-                ],
-                corpus,
-            ),
-        )
+        record("Hugo", "full build", timed(hugo_command(corpus, work / "hugo-out"), corpus))
         shutil.rmtree(work / "pelican-out", ignore_errors=True)
         record(
             "Pelican",

@@ -20,6 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
+FIRST_YEAR = 2012  # posts are dated from then to mid-2026: about 700 a year at 10,000 posts
 
 TOPICS = [
     "Safeguarding",
@@ -111,7 +112,8 @@ def tag_slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
 
 
-def make(size: int, out: Path) -> None:
+def make(size: int, out: Path, first_year: int = FIRST_YEAR) -> None:
+    """The corpus, its posts dated evenly from the first day of first_year to mid-2026."""
     rng = random.Random(size)
     if out.exists():
         shutil.rmtree(out)
@@ -136,7 +138,7 @@ def make(size: int, out: Path) -> None:
     pelican = out / "pelican"
     (pelican / "content").mkdir(parents=True)
     shutil.copy(HERE / "peers/pelican/pelicanconf.py", pelican / "pelicanconf.py")
-    start = date(2012, 1, 1)
+    start = date(first_year, 1, 1)
     span = (date(2026, 6, 30) - start).days
     for n in range(size):
         when = start + timedelta(days=span * n // max(size, 1))
