@@ -20,7 +20,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
-FIRST_YEAR = 2012  # posts are dated from then to mid-2026: about 700 a year at 10,000 posts
+FIRST_YEAR = 2012  # posts are dated from then to LAST_DAY: about 700 a year at 10,000 posts
+LAST_DAY = date(2026, 6, 30)
 
 TOPICS = [
     "Safeguarding",
@@ -113,7 +114,7 @@ def tag_slug(name: str) -> str:
 
 
 def make(size: int, out: Path, first_year: int = FIRST_YEAR) -> None:
-    """The corpus, its posts dated evenly from the first day of first_year to mid-2026."""
+    """The corpus, its posts dated evenly from the first day of first_year to LAST_DAY."""
     rng = random.Random(size)
     if out.exists():
         shutil.rmtree(out)
@@ -139,7 +140,7 @@ def make(size: int, out: Path, first_year: int = FIRST_YEAR) -> None:
     (pelican / "content").mkdir(parents=True)
     shutil.copy(HERE / "peers/pelican/pelicanconf.py", pelican / "pelicanconf.py")
     start = date(first_year, 1, 1)
-    span = (date(2026, 6, 30) - start).days
+    span = (LAST_DAY - start).days
     for n in range(size):
         when = start + timedelta(days=span * n // max(size, 1))
         title = sentence(rng, 5, 10).rstrip(".")

@@ -37,7 +37,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from build_bench import PROJECT, compile_ours, hugo_command, timed  # noqa: E402
-from make_corpus import FIRST_YEAR, make  # noqa: E402
+from make_corpus import FIRST_YEAR, LAST_DAY, make  # noqa: E402
 
 EDITS = 3
 READS = 3
@@ -65,7 +65,10 @@ def layouts(size: int) -> list[Layout]:
     return [
         Layout("one part", FIRST_YEAR, size + 1),
         Layout("a part a year (the default)", FIRST_YEAR, None),
-        *(Layout(f"a part a year, dated over {years} years", 2026 - years + 1, 1) for years in (40, 100)),
+        *(
+            Layout(f"a part a year, dated over {years} years", LAST_DAY.year - years + 1, 1)
+            for years in (40, 100)
+        ),
     ]
 
 
@@ -74,6 +77,14 @@ class Read:
     seconds: float
     requests: int
     megabytes: float
+
+
+class Measured(NamedTuple):
+    parts: int
+    cold_seconds: float
+    cold_peak_mb: float
+    edits: list[float]  # seconds
+    reads: list[Read]
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -116,8 +127,8 @@ def first_searches(site: Path, word: str, reads: int) -> list[Read]:
     return found
 
 
-def bench(size: int, layout: Layout, work: Path) -> tuple[int, float, float, list[float], list[Read]]:
-    """The layout's number of parts, cold build (s, MB), edits (s) and first searches."""
+def bench(size: int, layout: Layout, work: Path) -> Measured:
+    """The layout's number of parts, cold build, builds after edits and first searches."""
     corpus = work / "corpus"
     make(size, corpus, layout.first_year)
     if layout.part_posts is not None:
@@ -133,7 +144,7 @@ def bench(size: int, layout: Layout, work: Path) -> tuple[int, float, float, lis
         edits.append(timed(ours, corpus).seconds)
     reads = first_searches(corpus / "site", WORD, READS)
     shutil.rmtree(corpus)
-    return parts, cold.seconds, cold.peak_mb, edits, reads
+    return Measured(parts, cold.seconds, cold.peak_mb, edits, reads)
 
 
 def hugo_build(size: int, work: Path) -> float:
@@ -165,15 +176,15 @@ def main() -> None:
         )
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for layout in layouts(args.size):
-            parts, cold, peak, edits, reads = bench(args.size, layout, Path(work))
-            edit = statistics.median(edits)
-            read = statistics.median(r.seconds for r in reads)
-            requests = statistics.median(r.requests for r in reads)
-            data = statistics.median(r.megabytes for r in reads)
+            m = bench(args.size, layout, Path(work))
+            edit = statistics.median(m.edits)
+            seconds = [r.seconds for r in m.reads]
+            requests = statistics.median(r.requests for r in m.reads)
+            data = statistics.median(r.megabytes for r in m.reads)
             print(
-                f"| {layout.name} | {parts} | {args.size / parts:.0f} | {cold:.1f} s | {peak:.0f} MB "
-                f"| {edit:.2f} s ({min(edits):.2f}–{max(edits):.2f}) | {edit / hugo:.3f} "
-                f"| {read:.2f} s ({min(r.seconds for r in reads):.2f}–{max(r.seconds for r in reads):.2f}) "
+                f"| {layout.name} | {m.parts} | {args.size / m.parts:.0f} | {m.cold_seconds:.1f} s "
+                f"| {m.cold_peak_mb:.0f} MB | {edit:.2f} s ({min(m.edits):.2f}–{max(m.edits):.2f}) "
+                f"| {edit / hugo:.3f} | {statistics.median(seconds):.2f} s ({min(seconds):.2f}–{max(seconds):.2f}) "
                 f"| {requests:.0f} | {data:.2f} MB |"
             )
             sys.stdout.flush()
