@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Request
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -96,14 +96,15 @@ def first_search(browser: Browser, url: str) -> Read:
     """One search, in a fresh browser context: until its first result shows."""
     context = browser.new_context()
     page = context.new_page()
-    fetched: list[int] = []
-    page.on("requestfinished", lambda request: fetched.append(request.sizes()["responseBodySize"]))
+    fetched: list[Request] = []
+    page.on("requestfinished", lambda request: fetched.append(request))  # sized after the timing
     started = time.perf_counter()
     page.goto(url)
     page.locator(".pagefind-ui__result").first.wait_for(timeout=120_000)
     seconds = time.perf_counter() - started
+    data = sum(request.sizes()["responseBodySize"] for request in fetched)
     context.close()
-    return Read(seconds, len(fetched), sum(fetched) / 1e6)
+    return Read(seconds, len(fetched), data / 1e6)
 
 
 def first_searches(site: Path, word: str, reads: int) -> list[Read]:
