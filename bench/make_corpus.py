@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 FIRST_YEAR = 2012  # posts are dated from then to LAST_DAY: about 700 a year at 10,000 posts
 LAST_DAY = date(2026, 6, 30)
+BASE_URL = "https://example.github.io/bench/"  # as the peers' configs in bench/peers/ have it
 
 TOPICS = [
     "Safeguarding",
@@ -122,7 +123,7 @@ def make(size: int, out: Path, first_year: int = FIRST_YEAR) -> None:
     shutil.copytree(PROJECT / "templates", out / "templates")
     (out / "site.toml").write_text(
         'title = "Benchmark archive"\ndescription = "Synthetic posts."\n'
-        'base_url = "https://example.github.io/bench/"\nposts_per_page = 10\nfeed_length = 20\n',
+        f'base_url = "{BASE_URL}"\nposts_per_page = 10\nfeed_length = 20\n',
         encoding="utf-8",
     )
     slugs = [tag_slug(t) for t in TOPICS]

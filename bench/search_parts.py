@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Request
@@ -45,12 +46,12 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from build_bench import PROJECT, compile_ours, hugo_command, timed  # noqa: E402
-from make_corpus import FIRST_YEAR, LAST_DAY, make  # noqa: E402
+from make_corpus import BASE_URL, FIRST_YEAR, LAST_DAY, make  # noqa: E402
 
 EDITS = 3
 READS = 3
 WORD = "health"  # in every post of make_corpus's: a reader's search fetches from every part
-BASE_PATH = "bench"  # make_corpus's base_url is https://example.github.io/bench/
+BASE_PATH = urlsplit(BASE_URL).path  # the site is served under it, as on GitHub Pages
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
@@ -112,12 +113,12 @@ def first_searches(site: Path, word: str, reads: int) -> list[Read]:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="ihv-search-root-") as root:
-        (Path(root) / BASE_PATH).symlink_to(site.absolute())
+        (Path(root) / BASE_PATH.strip("/")).symlink_to(site.absolute())
         server = http.server.ThreadingHTTPServer(
             ("127.0.0.1", 0), functools.partial(QuietHandler, directory=root)
         )
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_address[1]}/{BASE_PATH}/search/?q={word}"
+        url = f"http://127.0.0.1:{server.server_address[1]}{BASE_PATH}search/?q={word}"
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM)
