@@ -672,7 +672,32 @@ def make_environment(
         reading_time=reading_time,
         structured_data=partial(json_ld, config=config, urls=urls),
     )
+    env.globals["summary_card"] = SummaryCards(env)
     return env
+
+
+class SummaryCards:
+    """A post's summary card, the post_summary macro of _macros.html, rendered once and shown
+    on every list page that lists the post (as Hugo's partialCached). The lists are most of
+    the pages that a new post makes again in the dev server: every page of the home list, each
+    showing ten cards, nearly all of them made already. A card follows from the post and the
+    environment's globals alone (the macro is imported without a page's context), and the
+    cards live as long as their environment: a change to the templates, the tag vocabulary
+    or the settings makes a new one (render: Memo.env). Posts of equal keys render the same."""
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self.made: dict[tuple[str, str], Markup] = {}
+
+    def __call__(self, post: Post, heading: str = "h2") -> Markup:
+        if not post.key:  # a post not loaded from a file (as in some tests) has no key to keep it by
+            return self._macro(post, heading)
+        if (card := self.made.get((post.key, heading))) is None:
+            card = self.made[(post.key, heading)] = self._macro(post, heading)
+        return card
+
+    def _macro(self, post: Post, heading: str) -> Markup:
+        return self.env.get_template("_macros.html").module.post_summary(post, heading)  # type: ignore[attr-defined, no-any-return]
 
 
 def compiled_templates(folder: Path) -> jinja2.BytecodeCache:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
@@ -13,11 +14,11 @@ import pytest
 from ihv_archive import markdown
 from ihv_archive.config import config_from_dict
 from ihv_archive.problems import ProblemsFound
-from ihv_archive.render import Page, groupby_month, human_date, lazy, paginate
+from ihv_archive.render import Page, groupby_month, human_date, lazy, make_environment, paginate
 from ihv_archive.urls import UnsafePath, Urls
 from ihv_archive.write import Staging, files_below, recover, refuse_unsafe_out_dir, write_site
 
-from .test_content import GOOD, parse_text
+from .test_content import GOOD, TAGS, parse_text
 
 SETTINGS = {"title": "T", "description": "D", "base_url": "https://example.github.io/news-archive"}
 
@@ -164,6 +165,20 @@ def test_archive_groups_by_month_with_year_only_posts_last() -> None:
         ("March 2024", ["a"]),
         ("Month not known", ["b"]),
     ]
+
+
+def test_each_post_has_its_own_summary_card_made_once() -> None:
+    """render.SummaryCards keeps a card by the post's key: the same post's card is made once,
+    and other posts (other keys, or none: hand-made posts) get their own."""
+    config = config_from_dict(SETTINGS, Path(__file__).parents[1])  # the project's templates
+    cards = make_environment(config, TAGS, Urls(config.base_url)).globals["summary_card"]
+    post = parse_text(GOOD)
+    other = replace(post, title="Another title")
+    for first, second in [(post, other), (replace(post, key="a"), replace(other, key="b"))]:
+        assert "Manifesto for Babies" in cards(first) and "Another title" not in cards(first)
+        assert "Another title" in cards(second)
+    assert cards(replace(post, key="a")) is cards(replace(post, key="a"))
+    assert "<h3><a href=" in cards(replace(post, key="a"), "h3")
 
 
 def test_a_lazy_submodule_is_found_where_import_puts_it(
