@@ -204,11 +204,18 @@ class BuildCache:
 
     @classmethod
     def open(
-        cls, config: Config, kind: str = "build", read_only: bool = False, texts_when_needed: bool = True
+        cls,
+        config: Config,
+        kind: str = "build",
+        read_only: bool = False,
+        texts_when_needed: bool = True,
+        out_dir: Path | None = None,
     ) -> BuildCache:
+        """The cache of this kind of build; `out_dir`, where its pages' files are, if not
+        the site folder (the dev server's preview)."""
         cache = cls(
             cache_file(config, kind),
-            config.out_dir.absolute(),
+            (out_dir or config.out_dir).absolute(),
             read_only=read_only,
             texts_when_needed=texts_when_needed,
         )
@@ -285,6 +292,12 @@ class BuildCache:
             "bodies": dict(memo.bodies),
             "pages": dict(memo.pages),
         }
+
+    def recipes(self) -> dict[str, bytes]:
+        """The recipe of every page read back (its file vouched for): the dev server keeps
+        them all in memory, for its quick rebuild (quick.InMemory)."""
+        rows = self._db().execute("SELECT site_path, recipe FROM pages WHERE recipe IS NOT NULL")
+        return {site_path: recipe for site_path, recipe in rows if site_path in self.memo.pages}
 
     def _fragment(self, key: str) -> str:
         """An HTML fragment's text, read when a page that shows it is rendered again."""
@@ -662,6 +675,7 @@ def prune(folder: Path, keep: Path) -> None:
     for old in [f for f in files if f != keep][KEEP - 1 :]:
         old.unlink(missing_ok=True)
         shutil.rmtree(old.with_suffix(".spare"), ignore_errors=True)
+        shutil.rmtree(old.with_suffix(".preview"), ignore_errors=True)  # the dev server's (serve.py)
     for damaged in folder.glob("*.damaged"):
         damaged.unlink(missing_ok=True)
     current = compiled_templates_folder(folder.parent)
@@ -674,7 +688,9 @@ def clear(root: Path) -> None:
     """Delete every cache file of a project (`build --no-cache` starts from nothing)."""
     folder = root / ".cache"
     for path in [
-        p for pattern in ("*.sqlite3*", "*.spare", "*.damaged", "templates-*") for p in folder.glob(pattern)
+        p
+        for pattern in ("*.sqlite3*", "*.spare", "*.preview", "*.damaged", "templates-*")
+        for p in folder.glob(pattern)
     ]:
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)

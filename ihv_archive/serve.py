@@ -11,8 +11,10 @@ Three parts, after MkDocs' livereload:
   is broken, the problems at the top of the page.
 After the first build, Pagefind indexes the preview for search in a thread of its own
 (index_preview) while the preview is already served; the build loop waits for it before
-changing the preview's pages. The preview is built into a private temporary folder, never
-into site/, and nothing injected here ever reaches `build` output.
+changing the preview's pages. The preview is built into a folder of its own beside its build
+cache in .cache/, never into site/, and kept there for the next start, which renders only
+what changed since; nothing injected here ever reaches `build` output (it is injected as
+pages are served, not written).
 """
 
 from __future__ import annotations
@@ -23,10 +25,8 @@ import html
 import mimetypes
 import os
 import re
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -51,17 +51,17 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-from .cache import BuildCache
+from .cache import BuildCache, cache_file
 from .config import Config, load_config, with_base_url
 from .load import ParseCache, changed_posts, load
 from .pipeline import inputs_fingerprint
 from .problems import Problem, ProblemsFound
 from .quick import GiveWay, InMemory, PublishedAt, made_again
-from .render import FragmentLost, Memo, render, search_parts
+from .render import FragmentLost, Memo, Page, render, search_parts
 from .search import index_search
 from .urls import SearchPart, Urls
 from .validate import next_due, validate
-from .write import sync_site
+from .write import signature, sync_site
 
 # The changes that matter. Asking for these alone also narrows what inotify reports: without
 # it, every rebuild's reading of thousands of posts comes back as open/close events that the
@@ -108,10 +108,20 @@ class Rebuilder:
     """Builds the preview; keeps what the last build made so that the next one is incremental."""
 
     def __init__(
-        self, root: Path, out_dir: Path, port: int, drafts: bool, future: bool, say: Callable[[str], None]
+        self,
+        root: Path,
+        out_dir: Path | None,
+        port: int,
+        drafts: bool,
+        future: bool,
+        say: Callable[[str], None],
     ) -> None:
-        self.root, self.out_dir, self.port = root, out_dir, port
+        self.root, self.port = root, port
         self.drafts, self.future, self.say = drafts, future, say
+        self.kind = f"serve-{drafts:d}{future:d}"  # of build cache
+        # The preview is kept beside the cache (and pruned with it), so that the next start
+        # of the same preview renders only what changed since: see previewed().
+        self.out_dir = out_dir or cache_file(self.config(), self.kind).with_suffix(".preview")
         self.memo = Memo(keep_recipes=True)
         self.parse_cache = ParseCache()
         self.last_good: GoodBuild | None = None  # the last build, if it succeeded
@@ -182,10 +192,11 @@ class Rebuilder:
         ProblemsFound; its posts and files written."""
         first = self.cache is None and not self.preview.built
         if first:  # start from what the last preview made, as `build` does
-            kind = f"serve-{self.drafts:d}{self.future:d}"
-            self.cache = BuildCache.open(config, kind, texts_when_needed=False)
+            self.cache = BuildCache.open(config, self.kind, texts_when_needed=False, out_dir=self.out_dir)
             self.memo, self.parse_cache = self.cache.memo, self.cache.parse_cache
             self.memo.keep_recipes = True
+            self.memo.recipes = self.cache.recipes()
+            self.written = previewed(self.memo, self.out_dir)
         site = validate(load(config, self.parse_cache), config, now, self.drafts, self.future)
         self.search_parts = search_parts(site)
         pages, problems = render(site, self.memo, workers=(os.cpu_count() or 1) if first else 1)
@@ -193,12 +204,39 @@ class Rebuilder:
             raise ProblemsFound([*site.problems, *problems])
         with self.lock:
             written = sync_site(pages, self.out_dir, self.written)
-        if self.cache is not None:  # parsed posts and bodies for the next start; then memory only
-            self.cache.save({}, {})
+        if self.cache is not None:  # for the next start, then memory only: posts, bodies, pages
+            self.cache.save(
+                {page.path: signature(self.out_dir.joinpath(*page.path.parts)) for page in pages}, {}
+            )
             self.cache.close()
             self.cache = None
         self.last_good = GoodBuild(inputs, next_due(site, self.drafts, self.future), len(site.posts))
         return len(site.posts), written
+
+
+def previewed(memo: Memo, folder: Path) -> dict[PurePosixPath, bytes]:
+    """The last preview's pages that its cache vouches for (as the cache was read, each file
+    was found to be the one it wrote), read back into the memo, which in the dev server holds
+    every page's bytes; and every other file in the folder removed: pages changed or gone
+    since the cache was written (it is written after a start's first build only), and the
+    last search index. Returns what the folder holds now, for sync_site."""
+    held: dict[PurePosixPath, bytes] = {}
+    for site_path, (inputs, page) in list(memo.pages.items()):
+        try:
+            content = folder.joinpath(*page.path.parts).read_bytes()
+        except OSError:  # gone since: rendered again
+            del memo.pages[site_path]
+            continue
+        memo.pages[site_path] = (inputs, Page(page.path, content))
+        held[page.path] = content
+    for parent, _, files in os.walk(folder, topdown=False):
+        here = Path(parent)
+        for name in files:
+            if PurePosixPath((here / name).relative_to(folder).as_posix()) not in held:
+                (here / name).unlink()
+        if here != folder and not any(here.iterdir()):
+            here.rmdir()
+    return held
 
 
 # --- watching ---------------------------------------------------------------------------
@@ -420,11 +458,9 @@ def _stop_like_ctrl_c(signum: int, frame: object) -> None:
 
 def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str], None] = print) -> int:
     base_path = Urls(load_config(root).base_url).base_path
-    out_dir = Path(tempfile.mkdtemp(prefix="ihv-archive-preview-"))
     try:
-        server = PreviewServer(port, lambda p: Rebuilder(root, out_dir, p, drafts, future, say), base_path)
+        server = PreviewServer(port, lambda p: Rebuilder(root, None, p, drafts, future, say), base_path)
     except OSError as error:
-        shutil.rmtree(out_dir, ignore_errors=True)
         if error.errno == errno.EADDRINUSE:
             raise ProblemsFound(
                 [
@@ -477,6 +513,5 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
         server.shutdown()
         server.server_close()
         observer.join(timeout=2)
-        shutil.rmtree(out_dir, ignore_errors=True)
         say("Stopped.")
     return 0

@@ -35,7 +35,7 @@ from ihv_archive.render import Memo
 from ihv_archive.urls import Urls
 from ihv_archive.validate import Site
 
-from .conftest import PROJECT, cold_build, run, search_index_is_whole, tree_bytes
+from .conftest import PROJECT, cold_build, loads_counted, run, search_index_is_whole, tree_bytes
 from .test_incremental import EDITS, POSTS, edit
 
 ONE_PAGE = "posts/2023/year-only/index.html"  # a page no edit below touches unless it says so
@@ -630,6 +630,44 @@ def test_the_preview_starts_from_the_last_previews_cache(archive: Path, tmp_path
     # render workers, not it, that would read them (and drafts' texts are read by none)
     texts = [entry.result.__dict__["_body"] for entry in again.parse_cache.entries.values()]
     assert len(texts) > 1 and all(isinstance(text, bytes) for text in texts)
+
+
+def test_a_restarted_preview_renders_only_what_changed_since(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dev server keeps its preview beside its cache. Started again on the same port, it
+    takes from it the pages still as the cache recorded them, removes every other file, and
+    renders the rest; then its quick rebuild still finds every page that shows a post."""
+    from ihv_archive import serve
+
+    def started() -> serve.Rebuilder:
+        rebuilder = serve.Rebuilder(archive, None, 8000, drafts=False, future=False, say=lambda _: None)
+        assert rebuilder.rebuild()
+        return rebuilder
+
+    def cold() -> dict[str, bytes]:
+        return cold_build(archive, tmp_path, "--base-url", "http://127.0.0.1:8000/news-archive/")
+
+    preview = started().out_dir
+    assert preview.parent == archive / ".cache" and (preview / "index.html").is_file()
+    # While it is stopped: a post edited; a file changed by hand, others added
+    edit(archive / "content/posts/2023/year-only.md", "Text.", "Text, edited while stopped.")
+    (preview / "tags/index.html").write_bytes(b"changed by hand")
+    (preview / "pagefind").mkdir()
+    (preview / "pagefind/pagefind.js").write_text("the last search index")
+    (preview / "stray.html").write_text("?")
+    again = started()
+    assert again.out_dir == preview
+    assert 0 < 4 * again.memo.rendered < again.memo.reused
+    assert tree_bytes(preview) == cold()
+    (archive / POSTS / "working-together.md").unlink()  # its page goes from the preview too
+    again = started()
+    assert tree_bytes(preview) == cold()
+    loads = loads_counted(monkeypatch, serve)
+    edit(archive / POSTS / "summit.md", "New joining link", "A new joining link")
+    assert again.rebuild()
+    assert loads == []  # the quick rebuild, with the recipes of the pages taken from the preview
+    assert tree_bytes(preview) == cold()
 
 
 def test_an_archive_without_posts_is_never_taken_as_up_to_date(archive: Path) -> None:

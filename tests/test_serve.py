@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -205,13 +204,14 @@ def test_stopping_while_search_is_indexed_stops_pagefind_and_leaves_nothing(
     archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Pagefind may still be indexing when the editor stops the server: it is stopped too,
-    and the preview folder goes. (A Pagefind that would index for a minute.)"""
+    and waited for. The preview stays beside the cache for the next start, which removes
+    what Pagefind may have left (test_build_cache: a restarted preview). (A Pagefind that
+    would index for a minute.)"""
     pids = tmp_path / "pids"
     fake = tmp_path / "pagefind"
     fake.write_text(f'#!/bin/sh\necho $$ >> "{pids}"\nexec sleep 60\n')
     fake.chmod(0o755)
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
-    previews = set(Path(tempfile.gettempdir()).glob("ihv-archive-preview-*"))
     running = start(archive)
     wait_for(lambda: pids.exists() and pids.read_text().strip() != "", "Pagefind to start")
     started = [int(line) for line in pids.read_text().split()]
@@ -223,7 +223,8 @@ def test_stopping_while_search_is_indexed_stops_pagefind_and_leaves_nothing(
     for pid in started:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # stopped, and waited for
-    assert set(Path(tempfile.gettempdir()).glob("ihv-archive-preview-*")) == previews
+    [preview] = (archive / ".cache").glob("*.preview")
+    assert (preview / "index.html").is_file()
     assert not any("Traceback" in line or "Search will not work" in line for line in running.log)
 
 
