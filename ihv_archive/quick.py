@@ -202,9 +202,10 @@ def made_again(config: Config, published: PublishedAt, changed: set[str], record
 
 class InMemory:
     """The dev server's records: its parse cache and render memo, which it keeps in memory
-    between rebuilds. Its memo keeps every page's bytes and, for this, every page's recipe
-    (Memo.keep_recipes, from its first render on: files copied as they are have none, and
-    show no post)."""
+    between rebuilds. Its memo keeps every page's bytes (but for the pages whose files the
+    last start left in the preview: serve.previewed) and, for this, every page's recipe
+    (Memo.keep_recipes, from its first render on, and read from the cache for those pages:
+    files copied as they are have none, and show no post)."""
 
     def __init__(self, memo: Memo, parse_cache: ParseCache) -> None:
         self.memo, self.parse_cache = memo, parse_cache
@@ -260,7 +261,7 @@ class InMemory:
                 memo.bodies.pop((old.key, in_feed), None)
         memo.bodies.update(edit.bodies)
         for site_path, (inputs, page) in edit.made.items():
-            if page.content is None:  # the same bytes: the memo's Page holds them
+            if page.content is None:  # the same bytes: the memo's Page holds them (or its file does)
                 page = memo.pages[site_path][1]
             memo.pages[site_path] = (inputs, page)
             memo.contents[site_path] = edit.contents[site_path]

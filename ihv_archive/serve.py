@@ -57,7 +57,7 @@ from .load import ParseCache, changed_posts, load
 from .pipeline import inputs_fingerprint
 from .problems import Problem, ProblemsFound
 from .quick import GiveWay, InMemory, PublishedAt, made_again
-from .render import FragmentLost, Memo, Page, render, search_parts
+from .render import FragmentLost, Memo, render, search_parts
 from .search import index_search
 from .urls import SearchPart, Urls
 from .validate import next_due, validate
@@ -127,7 +127,7 @@ class Rebuilder:
         self.last_good: GoodBuild | None = None  # the last build, if it succeeded
         self.cache: BuildCache | None = None  # on disk: read for the first build, written after it
         self.search_parts: list[SearchPart] = []  # of the last build's posts
-        self.written: dict[PurePosixPath, bytes] = {}  # what the preview folder holds
+        self.written: dict[PurePosixPath, bytes | None] = {}  # what the preview folder holds (sync_site)
         self.preview = Preview()
         self.lock = threading.Lock()  # held while the preview folder changes: requests wait
 
@@ -214,21 +214,14 @@ class Rebuilder:
         return len(site.posts), written
 
 
-def previewed(memo: Memo, folder: Path) -> dict[PurePosixPath, bytes]:
-    """The last preview's pages that its cache vouches for (as the cache was read, each file
-    was found to be the one it wrote), read back into the memo, which in the dev server holds
-    every page's bytes; and every other file in the folder removed: pages changed or gone
-    since the cache was written (it is written after a start's first build only), and the
-    last search index. Returns what the folder holds now, for sync_site."""
-    held: dict[PurePosixPath, bytes] = {}
-    for site_path, (inputs, page) in list(memo.pages.items()):
-        try:
-            content = folder.joinpath(*page.path.parts).read_bytes()
-        except OSError:  # gone since: rendered again
-            del memo.pages[site_path]
-            continue
-        memo.pages[site_path] = (inputs, Page(page.path, content))
-        held[page.path] = content
+def previewed(memo: Memo, folder: Path) -> dict[PurePosixPath, bytes | None]:
+    """What the folder holds of the last preview, for sync_site: the pages its cache vouches
+    for (as the cache was read, each file was found to be the one it wrote), which stay as
+    they are, their Pages without bytes (render keeps such a page, and its file, while it
+    renders to the same bytes); every other file is removed: pages changed or gone since the
+    cache was written (it is written after a start's first build only), and the last search
+    index."""
+    held: dict[PurePosixPath, bytes | None] = {page.path: None for _, page in memo.pages.values()}
     for parent, _, files in os.walk(folder, topdown=False):
         here = Path(parent)
         for name in files:

@@ -522,19 +522,22 @@ def swap_into_place(staging: Path, out_dir: Path, spare: Path | None = None) -> 
 
 
 def sync_site(
-    pages: Iterable[Page], out_dir: Path, previous: dict[PurePosixPath, bytes] | None = None
+    pages: Iterable[Page], out_dir: Path, previous: dict[PurePosixPath, bytes | None] | None = None
 ) -> int:
     """Bring a folder up to date in place: the dev server's preview. Only files whose bytes
     changed are written (each atomically, so a reader never sees half a file), and files no
     page produces any more are removed. `previous` is what the last call wrote: with it, an
     unchanged page (the render memo hands back the very same bytes) costs no disk access at
-    all. Returns the number of files written."""
+    all. A page without bytes is one whose file the folder holds already (the last start's
+    preview, as its cache vouched for it: serve.previewed). Returns the number of files
+    written."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    wanted: dict[PurePosixPath, bytes] = {}
+    wanted: dict[PurePosixPath, bytes | None] = {}
     written = 0
     for page in pages:
-        assert page.content is not None, "the preview's memo keeps every page's bytes"
         wanted[page.path] = page.content
+        if page.content is None:
+            continue
         before = previous.get(page.path) if previous is not None else None
         if before is not None and (before is page.content or before == page.content):
             continue
