@@ -222,13 +222,20 @@ def previewed(memo: Memo, folder: Path) -> dict[PurePosixPath, bytes | None]:
     cache was written (it is written after a start's first build only), and the last search
     index."""
     held: dict[PurePosixPath, bytes | None] = {page.path: None for _, page in memo.pages.values()}
-    for parent, _, files in os.walk(folder, topdown=False):
-        here = Path(parent)
+    kept = {path.as_posix() for path in held}
+    removed: set[str] = set()  # folders left empty, by their path in the folder
+    top = str(folder)  # plain strings: some 25,000 files and folders at 10,000 posts
+    for parent, folders, files in os.walk(top, topdown=False):
+        here = "" if parent == top else os.path.relpath(parent, top) + "/"
+        left = sum(1 for name in folders if here + name not in removed)
         for name in files:
-            if PurePosixPath((here / name).relative_to(folder).as_posix()) not in held:
-                (here / name).unlink()
-        if here != folder and not any(here.iterdir()):
-            here.rmdir()
+            if here + name in kept:
+                left += 1
+            else:
+                os.unlink(os.path.join(parent, name))
+        if here and not left:
+            os.rmdir(parent)
+            removed.add(here[:-1])
     return held
 
 

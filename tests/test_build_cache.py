@@ -660,6 +660,7 @@ def test_a_restarted_preview_renders_only_what_changed_since(
     assert again.out_dir == preview
     assert 0 < 4 * again.memo.rendered < again.memo.reused
     assert tree_bytes(preview) == cold()
+    assert not (preview / "pagefind").exists()  # and the folders left empty
     (archive / POSTS / "working-together.md").unlink()  # its page goes from the preview too
     again = started()
     assert tree_bytes(preview) == cold()
