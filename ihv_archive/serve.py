@@ -205,9 +205,10 @@ class Rebuilder:
         with self.lock:
             written = sync_site(pages, self.out_dir, self.written)
         if self.cache is not None:  # for the next start, then memory only: posts, bodies, pages
-            self.cache.save(
-                {page.path: signature(self.out_dir.joinpath(*page.path.parts)) for page in pages}, {}
-            )
+            # The files of the pages made now (those kept from the last start, without bytes,
+            # the cache found as it recorded them)
+            made = {page.path for page in pages if page.content is not None}
+            self.cache.save({path: signature(self.out_dir.joinpath(*path.parts)) for path in made}, {})
             self.cache.close()
             self.cache = None
         self.last_good = GoodBuild(inputs, next_due(site, self.drafts, self.future), len(site.posts))

@@ -663,6 +663,7 @@ def test_a_restarted_preview_renders_only_what_changed_since(
     assert not (preview / "pagefind").exists()  # and the folders left empty
     (archive / POSTS / "working-together.md").unlink()  # its page goes from the preview too
     again = started()
+    assert again.memo.reused > 0  # kept again: the pages the start before kept are still vouched for
     assert tree_bytes(preview) == cold()
     loads = loads_counted(monkeypatch, serve)
     edit(archive / POSTS / "summit.md", "New joining link", "A new joining link")
