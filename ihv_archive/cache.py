@@ -385,7 +385,7 @@ class BuildCache:
 
             def page_rows(site_path: str, entry: tuple[bytes, Page]) -> list[tuple[Any, ...]]:
                 if site_path not in signatures:
-                    return []  # no file vouches for it (the preview's pages live in memory only)
+                    return []  # no file vouches for it: the next build renders it again
                 inputs, page = entry
                 return [
                     (

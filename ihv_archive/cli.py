@@ -163,7 +163,8 @@ def no_cycle_collection(*, resume: bool = True) -> Iterator[None]:
     entries) and almost no garbage in cycles until then: reference counting frees the rest.
     Each full collection walks them all and finds nothing: at 10,000 posts an edit build made
     four, 0.2-0.3 s of its 1.9 s. Its peak memory is the same without them. The dev
-    server, which runs for hours, keeps collecting.
+    server, which runs for hours, keeps collecting, but for what its first build made
+    (serve.serve freezes that).
 
     Collecting resumes afterwards unless `resume` is False, for a process that ends with the
     build: the first allocation after it resumes collects every object the build left in the
