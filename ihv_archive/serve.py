@@ -57,7 +57,7 @@ from .load import ParseCache, changed_posts, load
 from .pipeline import inputs_fingerprint
 from .problems import Problem, ProblemsFound
 from .quick import GiveWay, InMemory, PublishedAt, made_again
-from .render import FragmentLost, Memo, render, search_parts
+from .render import FragmentLost, Memo, Page, render, search_parts
 from .search import index_search
 from .urls import SearchPart, Urls
 from .validate import next_due, validate
@@ -120,14 +120,15 @@ class Rebuilder:
         self.drafts, self.future, self.say = drafts, future, say
         self.kind = f"serve-{drafts:d}{future:d}"  # of build cache
         # The preview is kept beside the cache (and pruned with it), so that the next start
-        # of the same preview renders only what changed since: see previewed().
+        # of the same preview renders only what changed since (whole(), publish()).
         self.out_dir = out_dir or cache_file(self.config(), self.kind).with_suffix(".preview")
         self.memo = Memo(keep_recipes=True)
         self.parse_cache = ParseCache()
         self.last_good: GoodBuild | None = None  # the last build, if it succeeded
         self.cache: BuildCache | None = None  # on disk: read for the first build, written after it
         self.search_parts: list[SearchPart] = []  # of the last build's posts
-        self.written: dict[PurePosixPath, bytes | None] = {}  # what the preview folder holds (sync_site)
+        # What the preview folder holds (sync_site): not known until the first build is published
+        self.written: dict[PurePosixPath, bytes | None] | None = None
         self.preview = Preview()
         self.lock = threading.Lock()  # held while the preview folder changes: requests wait
 
@@ -165,6 +166,19 @@ class Rebuilder:
         )
         return True
 
+    def publish(self, pages: list[Page]) -> int:
+        """Bring the preview folder to these pages (sync_site), and say how many files were
+        written. The first time, from whatever the folder holds: what the last start left,
+        of which the pages the cache vouched for come without bytes and stay; every other
+        file goes (pages changed or gone since, the last search index). Later, from what it
+        wrote last."""
+        with self.lock:
+            if self.written is None:
+                written = sync_site(pages, self.out_dir)
+                self.written = {page.path: page.content for page in pages}
+                return written
+            return sync_site(pages, self.out_dir, self.written)
+
     def quickly(self, config: Config, now: datetime, inputs: str) -> tuple[int, int] | None:
         """The quick rebuild, from the memo and parse cache, if only what posts show has
         changed since the last good build (its posts and files written); otherwise None,
@@ -183,9 +197,7 @@ class Rebuilder:
             return None
         records.save(edit)
         pages = [page for _, page in self.memo.pages.values()]  # the whole site: render keeps no other
-        with self.lock:
-            written = sync_site(pages, self.out_dir, self.written)
-        return last.posts, written
+        return last.posts, self.publish(pages)
 
     def whole(self, config: Config, now: datetime, inputs: str) -> tuple[int, int]:
         """The site rendered through the memo (only what changed is made again), or
@@ -196,14 +208,12 @@ class Rebuilder:
             self.memo, self.parse_cache = self.cache.memo, self.cache.parse_cache
             self.memo.keep_recipes = True
             self.memo.recipes = self.cache.recipes()
-            self.written = previewed(self.memo, self.out_dir)
         site = validate(load(config, self.parse_cache), config, now, self.drafts, self.future)
         self.search_parts = search_parts(site)
         pages, problems = render(site, self.memo, workers=(os.cpu_count() or 1) if first else 1)
         if site.problems or problems:
             raise ProblemsFound([*site.problems, *problems])
-        with self.lock:
-            written = sync_site(pages, self.out_dir, self.written)
+        written = self.publish(pages)
         if self.cache is not None:  # for the next start, then memory only: posts, bodies, pages
             # The files of the pages made now (those kept from the last start, without bytes,
             # the cache found as it recorded them)
@@ -213,31 +223,6 @@ class Rebuilder:
             self.cache = None
         self.last_good = GoodBuild(inputs, next_due(site, self.drafts, self.future), len(site.posts))
         return len(site.posts), written
-
-
-def previewed(memo: Memo, folder: Path) -> dict[PurePosixPath, bytes | None]:
-    """What the folder holds of the last preview, for sync_site: the pages its cache vouches
-    for (as the cache was read, each file was found to be the one it wrote), which stay as
-    they are, their Pages without bytes (render keeps such a page, and its file, while it
-    renders to the same bytes); every other file is removed: pages changed or gone since the
-    cache was written (it is written after a start's first build only), and the last search
-    index."""
-    held: dict[PurePosixPath, bytes | None] = {page.path: None for _, page in memo.pages.values()}
-    kept = {path.as_posix() for path in held}
-    removed: set[str] = set()  # folders left empty, by their path in the folder
-    top = str(folder)  # plain strings: some 25,000 files and folders at 10,000 posts
-    for parent, folders, files in os.walk(top, topdown=False):
-        here = "" if parent == top else os.path.relpath(parent, top) + "/"
-        left = sum(1 for name in folders if here + name not in removed)
-        for name in files:
-            if here + name in kept:
-                left += 1
-            else:
-                os.unlink(os.path.join(parent, name))
-        if here and not left:
-            os.rmdir(parent)
-            removed.add(here[:-1])
-    return held
 
 
 # --- watching ---------------------------------------------------------------------------
