@@ -203,7 +203,7 @@ def made_again(config: Config, published: PublishedAt, changed: set[str], record
 class InMemory:
     """The dev server's records: its parse cache and render memo, which it keeps in memory
     between rebuilds. Its memo keeps every page's bytes (but for the pages whose files the
-    last start left in the preview: serve.previewed) and, for this, every page's recipe
+    last start left in the preview: serve.Rebuilder.publish) and, for this, every page's recipe
     (Memo.keep_recipes, from its first render on, and read from the cache for those pages:
     files copied as they are have none, and show no post)."""
 
