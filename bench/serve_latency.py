@@ -29,7 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,17 @@ def wait_for(port: int, path: str, needle: str, timeout: float = 300) -> float:
     raise TimeoutError(f"{path} never showed {needle!r}")
 
 
+@contextmanager
+def running(command: list[str]) -> Iterator[None]:
+    """A server, for the time of a with block."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def measure(
     tool: str,
     command: list[str],
@@ -91,37 +103,31 @@ def measure(
     url = page_of(post.stem)
     original = post.read_text(encoding="utf-8")
     added_posts = [post.with_name(f"added-{trial}-{post.name}") for trial in range(trials)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        startup = wait_for(port, url, "<h1")
-        latencies = []
-        for trial in range(trials):
-            time.sleep(0.5)  # let the server settle between saves, as between an editor's saves
-            marker = f"edit-marker-{trial}-{time.time_ns()}"
-            started = time.perf_counter()
-            post.write_text(original + f"\n{marker}\n", encoding="utf-8")
-            wait_for(port, url, marker)
-            latencies.append(time.perf_counter() - started)
-        added = []
-        for trial, new_post in enumerate(added_posts):
-            time.sleep(0.5)
-            marker = f"added-marker-{trial}-{time.time_ns()}"
-            started = time.perf_counter()
-            new_post.write_text(original + f"\n{marker}\n", encoding="utf-8")
-            wait_for(port, page_of(new_post.stem), marker)
-            added.append(time.perf_counter() - started)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+        with running(command):
+            startup = wait_for(port, url, "<h1")
+            latencies = []
+            for trial in range(trials):
+                time.sleep(0.5)  # let the server settle between saves, as between an editor's saves
+                marker = f"edit-marker-{trial}-{time.time_ns()}"
+                started = time.perf_counter()
+                post.write_text(original + f"\n{marker}\n", encoding="utf-8")
+                wait_for(port, url, marker)
+                latencies.append(time.perf_counter() - started)
+            added = []
+            for trial, new_post in enumerate(added_posts):
+                time.sleep(0.5)
+                marker = f"added-marker-{trial}-{time.time_ns()}"
+                started = time.perf_counter()
+                new_post.write_text(original + f"\n{marker}\n", encoding="utf-8")
+                wait_for(port, page_of(new_post.stem), marker)
+                added.append(time.perf_counter() - started)
+    finally:  # once the server has stopped: it is not to see this
         post.write_text(original, encoding="utf-8")
         for new_post in added_posts:
             new_post.unlink(missing_ok=True)
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with running(command):
         restart = wait_for(port, url, "<h1")
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     return Result(tool, posts, startup, latencies, added, restart)
 
 
