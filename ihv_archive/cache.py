@@ -25,6 +25,7 @@ same tables a row at a time (Records), instead of reading them whole.
 
 from __future__ import annotations
 
+import operator
 import os
 import pickle
 import re
@@ -299,6 +300,18 @@ class BuildCache:
         rows = self._db().execute("SELECT site_path, recipe FROM pages WHERE recipe IS NOT NULL")
         return {site_path: recipe for site_path, recipe in rows if site_path in self.memo.pages}
 
+    def files_made_since(self) -> dict[PurePosixPath, Signature]:
+        """The files of the pages made since the cache was read or last saved, by their
+        signatures now: for save(), when the pages' folder is written by its owner rather
+        than a build's staging (the dev server's preview). A page whose file is gone has none."""
+        before, out = self.loaded.get("pages", {}), str(self.out_dir)
+        return {
+            page.path: found
+            for site_path, (inputs, page) in self.memo.pages.items()
+            if site_path not in before or not same_page(before[site_path], (inputs, page))
+            if (found := signature_if_present(f"{out}/{page.path.as_posix()}")) is not None
+        }
+
     def _fragment(self, key: str) -> str:
         """An HTML fragment's text, read when a page that shows it is rendered again."""
         return read_fragment(self._db, key)
@@ -398,7 +411,7 @@ class BuildCache:
                     )
                 ]
 
-            self._save_changes(db, "pages", ("site_path",), memo.pages, page_rows)
+            self._save_changes(db, "pages", ("site_path",), memo.pages, page_rows, same=same_page)
             files = {
                 page.path.as_posix(): signatures.get(site_path) for site_path, (_, page) in memo.pages.items()
             }
@@ -445,12 +458,16 @@ class BuildCache:
         current: dict[Any, Any],
         rows: Any,
         insert: str | None = None,
+        same: Callable[[Any, Any], bool] = operator.is_,
     ) -> int:
-        """Insert what is new or different from what was read (by `insert`, if not by
-        replacing the row), delete what is gone."""
+        """Insert what is new or different from what was read or last written (by `insert`,
+        if not by replacing the row), delete what is gone."""
         before = self.loaded.get(table, {})
         changed = (
-            row for key, value in current.items() if before.get(key) is not value for row in rows(key, value)
+            row
+            for key, value in current.items()
+            if key not in before or not same(before[key], value)
+            for row in rows(key, value)
         )  # a generator: a cold build's rows are not all held at once
         first = next(changed, None)
         if first is not None:
@@ -461,6 +478,13 @@ class BuildCache:
         where = " AND ".join(f"{column} = ?" for column in key_columns)
         db.executemany(f"DELETE FROM {table} WHERE {where}", gone)
         return len(gone)
+
+
+def same_page(before: tuple[bytes, Page], now: tuple[bytes, Page]) -> bool:
+    """A page as saved: made from the same inputs, into the same file. (Not the very entry:
+    after a save, the cache keeps pages without their bytes, which the dev server's memo
+    holds, so that the next save, when it stops, finds only the pages made since.)"""
+    return before[0] == now[0] and before[1].path == now[1].path
 
 
 def read_fragment(db: Callable[[], sqlite3.Connection], key: str) -> str:

@@ -12,8 +12,8 @@ Three parts, after MkDocs' livereload:
 After the first build, Pagefind indexes the preview for search in a thread of its own
 (index_preview) while the preview is already served; the build loop waits for it before
 changing the preview's pages. The preview is built into a folder of its own beside its build
-cache in .cache/, never into site/, and kept there for the next start, which renders only
-what changed since; nothing injected here ever reaches `build` output (it is injected as
+cache in .cache/, never into site/, and kept there for the next start, with the cache as the
+server stopped: that start renders only what changed since; nothing injected here ever reaches `build` output (it is injected as
 pages are served, not written).
 """
 
@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
@@ -61,7 +62,7 @@ from .render import FragmentLost, Memo, Page, render, search_parts
 from .search import index_search
 from .urls import SearchPart, Urls
 from .validate import next_due, validate
-from .write import signature, sync_site
+from .write import sync_site
 
 # The changes that matter. Asking for these alone also narrows what inotify reports: without
 # it, every rebuild's reading of thousands of posts comes back as open/close events that the
@@ -125,7 +126,11 @@ class Rebuilder:
         self.memo = Memo(keep_recipes=True)
         self.parse_cache = ParseCache()
         self.last_good: GoodBuild | None = None  # the last build, if it succeeded
-        self.cache: BuildCache | None = None  # on disk: read for the first build, written after it
+        # On disk: read for the first build, written after it and when the server stops
+        self.cache: BuildCache | None = None
+        # Does the preview folder hold what the memo says? Not while a rebuild runs (Ctrl-C may
+        # stop it halfway), nor after one that failed (its pages were rendered, not published).
+        self.settled = False
         self.search_parts: list[SearchPart] = []  # of the last build's posts
         # What the preview folder holds (sync_site): not known until the first build is published
         self.written: dict[PurePosixPath, bytes | None] | None = None
@@ -139,6 +144,7 @@ class Rebuilder:
 
     def rebuild(self) -> bool:
         started = time.perf_counter()
+        self.settled = False
         try:
             config = self.config()
             now = datetime.now(config.zone)
@@ -159,6 +165,7 @@ class Rebuilder:
             self.preview.built = True
             self.preview.generation += 1
             self.preview.changed.notify_all()
+        self.settled = True
         seconds = time.perf_counter() - started
         self.say(
             f"Built {posts} posts in {seconds:.2f} s: "
@@ -178,6 +185,22 @@ class Rebuilder:
                 self.written = {page.path: page.content for page in pages}
                 return written
             return sync_site(pages, self.out_dir, self.written)
+
+    def save(self) -> None:
+        """Write down in the build cache what the memo made since it was read or last saved,
+        with the signatures of those pages' files in the preview, for the next start."""
+        assert self.cache is not None
+        self.cache.save(self.cache.files_made_since(), {})
+        self.cache.close()
+
+    def save_at_stop(self) -> None:
+        """Save what this session made, if the preview holds it (`settled`), so that the next
+        start renders only what changed after it; but not into a cache that is gone (`build
+        --no-cache` clears it, preview and all), and not half (another Ctrl-C: the cache's
+        transaction is rolled back, and it stays as it was)."""
+        if self.settled and self.cache is not None and self.cache.file.exists():
+            with suppress(KeyboardInterrupt):
+                self.save()
 
     def quickly(self, config: Config, now: datetime, inputs: str) -> tuple[int, int] | None:
         """The quick rebuild, from the memo and parse cache, if only what posts show has
@@ -202,7 +225,7 @@ class Rebuilder:
     def whole(self, config: Config, now: datetime, inputs: str) -> tuple[int, int]:
         """The site rendered through the memo (only what changed is made again), or
         ProblemsFound; its posts and files written."""
-        first = self.cache is None and not self.preview.built
+        first = self.cache is None
         if first:  # start from what the last preview made, as `build` does
             self.cache = BuildCache.open(config, self.kind, texts_when_needed=False, out_dir=self.out_dir)
             self.memo, self.parse_cache = self.cache.memo, self.cache.parse_cache
@@ -214,13 +237,8 @@ class Rebuilder:
         if site.problems or problems:
             raise ProblemsFound([*site.problems, *problems])
         written = self.publish(pages)
-        if self.cache is not None:  # for the next start, then memory only: posts, bodies, pages
-            # The files of the pages made now (those kept from the last start, without bytes,
-            # the cache found as it recorded them)
-            made = {page.path for page in pages if page.content is not None}
-            self.cache.save({path: signature(self.out_dir.joinpath(*path.parts)) for path in made}, {})
-            self.cache.close()
-            self.cache = None
+        if not self.preview.built:  # saved at once: a server that is killed saves no more
+            self.save()  # (the later builds are saved when it stops: save_at_stop)
         self.last_good = GoodBuild(inputs, next_due(site, self.drafts, self.future), len(site.posts))
         return len(site.posts), written
 
@@ -499,5 +517,6 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
         server.shutdown()
         server.server_close()
         observer.join(timeout=2)
+        rebuilder.save_at_stop()
         say("Stopped.")
     return 0

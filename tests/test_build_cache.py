@@ -672,6 +672,65 @@ def test_a_restarted_preview_renders_only_what_changed_since(
     assert tree_bytes(preview) == cold()
 
 
+def restarted(archive: Path) -> Any:
+    """The dev server's builder started on port 8000, as `serve` starts it (its first build done)."""
+    from ihv_archive import serve
+
+    rebuilder = serve.Rebuilder(archive, None, 8000, drafts=False, future=False, say=lambda _: None)
+    assert rebuilder.rebuild()
+    return rebuilder
+
+
+def test_a_preview_stopped_after_a_session_starts_again_with_nothing_to_render(
+    archive: Path, tmp_path: Path
+) -> None:
+    """What a session made (a quick rebuild, a whole one) is saved when the server stops:
+    the next start renders nothing, and its preview is still a cold build's."""
+    session = restarted(archive)
+    edit(archive / POSTS / "summit.md", "New joining link", "A new joining link")  # quick
+    assert session.rebuild()
+    (archive / POSTS / "later.md").write_text(
+        "---\ntitle: Later\ndate: 2024-05-01\ntags: [events]\nsummary: A post added while serving.\n---\nA new post.\n"
+    )  # whole: every list changes
+    assert session.rebuild() and session.memo.rendered > 0
+    session.save_at_stop()
+    again = restarted(archive)
+    assert again.memo.rendered == 0 and again.memo.reused > 0
+    assert tree_bytes(again.out_dir) == cold_build(
+        archive, tmp_path, "--base-url", "http://127.0.0.1:8000/news-archive/"
+    )
+
+
+@pytest.mark.parametrize("how", ["failed", "interrupted"])
+def test_a_preview_stopped_after_a_rebuild_that_did_not_finish_saves_nothing_of_it(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A rebuild that found problems, or that Ctrl-C stopped before its pages were in the
+    preview, has rendered pages the preview does not hold. Saved with the files the preview
+    does hold, the next start would take those old files for the new pages: here, the pages
+    that show a post's new tags."""
+    from ihv_archive import serve
+
+    session = restarted(archive)
+    edit(archive / POSTS / "summit.md", "tags: [events, safeguarding]", "tags: [events]")
+    working = archive / POSTS / "working-together.md"
+    good = working.read_text()
+    if how == "failed":  # and, in the same rebuild, a link to a post that is not there
+        working.write_text(good + "\n[gone](../2023/no-such-post.md)\n")
+        assert not session.rebuild()
+    else:
+        monkeypatch.setattr(serve, "sync_site", lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+        with pytest.raises(KeyboardInterrupt):
+            session.rebuild()
+        monkeypatch.undo()
+    session.save_at_stop()
+    working.write_text(good)
+    again = restarted(archive)
+    assert tree_bytes(again.out_dir) == cold_build(
+        archive, tmp_path, "--base-url", "http://127.0.0.1:8000/news-archive/"
+    )
+
+
 def test_an_archive_without_posts_is_never_taken_as_up_to_date(archive: Path) -> None:
     """Its feeds can only be dated by the build's time, as a cold build would date them."""
     import feedparser

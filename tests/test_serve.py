@@ -6,6 +6,7 @@ import http.client
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -48,7 +49,7 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> N
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def start(root: Path, *flags: str) -> Server:
+def start(root: Path, *flags: str, port: int = 0) -> Server:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -58,7 +59,7 @@ def start(root: Path, *flags: str) -> Server:
             str(root),
             "serve",
             "--port",
-            "0",
+            str(port),
             *flags,
         ],
         stdout=subprocess.PIPE,
@@ -186,6 +187,28 @@ def test_ctrl_c_stops_cleanly(server: Server) -> None:
     assert not any("Traceback" in line for line in server.log)
     with pytest.raises(OSError):
         server.get("/news-archive/")
+
+
+def test_started_again_it_renders_nothing_the_last_session_made(archive: Path) -> None:
+    """Stopped with Ctrl-C after an edit, and started again on the same port (so the same
+    preview): what the session rendered was saved when it stopped, so nothing is rendered."""
+    with socket.socket() as probe:  # a port free now, for both starts
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    session = start(archive, port=port)
+    post = archive / SUMMIT
+    post.write_text(post.read_text().replace("Please use the new link.", "Please use the NEWEST link."))
+    wait_for(lambda: sum(line.startswith("Built") for line in session.log) == 2, "the rebuild")
+    session.process.send_signal(signal.SIGINT)
+    assert session.process.wait(timeout=10) == 0
+    again = start(archive, port=port)
+    try:
+        built = [line for line in again.log if line.startswith("Built")]
+        assert len(built) == 1 and " 0 pages rendered, " in built[0], again.log
+        assert "NEWEST link" in again.get(SUMMIT_URL)[1]
+    finally:
+        again.process.send_signal(signal.SIGINT)
+        again.process.wait(timeout=10)
 
 
 def test_the_terminal_says_when_search_is_ready_and_then_it_works(server: Server) -> None:
