@@ -693,13 +693,19 @@ class Records:
             )
 
 
+# Beside a dev server's preview: a search index it set aside to delete (serve.py)
+OLD_SEARCH = ".old-search-"
+
+
 def prune(folder: Path, keep: Path) -> None:
     """Keep the most recently used cache files; older kinds of build are forgotten."""
     files = sorted(folder.glob("*.sqlite3"), key=lambda f: f.stat().st_mtime, reverse=True)
     for old in [f for f in files if f != keep][KEEP - 1 :]:
         old.unlink(missing_ok=True)
         shutil.rmtree(old.with_suffix(".spare"), ignore_errors=True)
-        shutil.rmtree(old.with_suffix(".preview"), ignore_errors=True)  # the dev server's (serve.py)
+        preview = old.with_suffix(".preview")  # the dev server's (serve.py)
+        for gone in [preview, *folder.glob(f"{preview.name}{OLD_SEARCH}*")]:
+            shutil.rmtree(gone, ignore_errors=True)
     for damaged in folder.glob("*.damaged"):
         damaged.unlink(missing_ok=True)
     current = compiled_templates_folder(folder.parent)

@@ -656,11 +656,15 @@ def test_a_restarted_preview_renders_only_what_changed_since(
     (preview / "pagefind").mkdir()
     (preview / "pagefind/pagefind.js").write_text("the last search index")
     (preview / "stray.html").write_text("?")
+    killed = preview.with_name(f"{preview.name}.old-search-x")  # one a killed server set aside
+    (killed / "pagefind").mkdir(parents=True)
     again = started()
     assert again.out_dir == preview
     assert 0 < 4 * again.memo.rendered < again.memo.reused
     assert tree_bytes(preview) == cold()
     assert not (preview / "pagefind").exists()  # and the folders left empty
+    again.tidying.join()  # the old search index, set aside, is deleted in the background
+    assert [p.name for p in preview.parent.iterdir() if p.name.startswith(preview.name)] == [preview.name]
     (archive / POSTS / "working-together.md").unlink()  # its page goes from the preview too
     again = started()
     assert again.memo.reused > 0  # kept again: the pages the start before kept are still vouched for
@@ -729,6 +733,23 @@ def test_a_preview_stopped_after_a_rebuild_that_did_not_finish_saves_nothing_of_
     assert tree_bytes(again.out_dir) == cold_build(
         archive, tmp_path, "--base-url", "http://127.0.0.1:8000/news-archive/"
     )
+
+
+def test_old_caches_go_with_their_spares_and_previews(tmp_path: Path) -> None:
+    """Only the most recently used caches are kept; what each kept beside it goes with it."""
+    folder = tmp_path / ".cache"
+    folder.mkdir()
+    for n in range(cache_module.KEEP + 2):
+        cache = folder / f"kind-{n}.sqlite3"
+        cache.write_bytes(b"")
+        os.utime(cache, (n, n))  # kind-0 the oldest
+        for beside in (".spare", ".preview", ".preview.old-search-1"):
+            (folder / f"kind-{n}{beside}").mkdir()
+    newest = folder / f"kind-{cache_module.KEEP + 1}.sqlite3"
+    cache_module.prune(folder, keep=newest)
+    kept = {f"kind-{n}" for n in range(2, cache_module.KEEP + 2)}
+    assert {p.name.split(".")[0] for p in folder.iterdir()} == kept
+    assert len(list(folder.iterdir())) == 4 * len(kept)
 
 
 def test_an_archive_without_posts_is_never_taken_as_up_to_date(archive: Path) -> None:
