@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -217,9 +218,16 @@ class Rebuilder:
         start renders only what changed after it; but not into a cache that is gone (`build
         --no-cache` clears it, preview and all), and not half (another Ctrl-C: the cache's
         transaction is rolled back, and it stays as it was)."""
-        if self.settled and self.cache is not None and self.cache.file.exists():
-            with suppress(KeyboardInterrupt):
-                self.save()
+        if not (self.settled and self.cache is not None and self.cache.file.exists()):
+            return
+        try:
+            self.save()
+        except KeyboardInterrupt:
+            pass
+        except (sqlite3.Error, OSError) as error:  # a full disk, a locked cache: nothing lost
+            self.say(
+                f"The preview's cache was not saved ({error}): the next start renders this session's pages again."
+            )
 
     def quickly(self, config: Config, now: datetime, inputs: str) -> tuple[int, int] | None:
         """The quick rebuild, from the memo and parse cache, if only what posts show has

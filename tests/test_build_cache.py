@@ -735,6 +735,21 @@ def test_a_preview_stopped_after_a_rebuild_that_did_not_finish_saves_nothing_of_
     )
 
 
+def test_a_preview_whose_cache_cannot_be_saved_at_stop_says_so(archive: Path) -> None:
+    """Its cache replaced by a folder while it ran (as a disk that refuses a write): the
+    server stops all the same, and the terminal says what the next start will do."""
+    from ihv_archive import serve
+
+    said: list[str] = []
+    session = serve.Rebuilder(archive, None, 8000, drafts=False, future=False, say=said.append)
+    assert session.rebuild()
+    session.cache.file.unlink()
+    session.cache.file.mkdir()
+    session.save_at_stop()
+    assert said[-1].startswith("The preview's cache was not saved (")
+    assert said[-1].endswith("the next start renders this session's pages again.")
+
+
 def test_old_caches_go_with_their_spares_and_previews(tmp_path: Path) -> None:
     """Only the most recently used caches are kept; what each kept beside it goes with it."""
     folder = tmp_path / ".cache"
