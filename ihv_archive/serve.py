@@ -13,8 +13,8 @@ After the first build, Pagefind indexes the preview for search in a thread of it
 (index_preview) while the preview is already served; the build loop waits for it before
 changing the preview's pages. The preview is built into a folder of its own beside its build
 cache in .cache/, never into site/, and kept there for the next start, with the cache as the
-server stopped: that start renders only what changed since; nothing injected here ever reaches `build` output (it is injected as
-pages are served, not written).
+server stopped: that start renders only what changed since. Nothing injected here ever
+reaches `build` output (it is injected as pages are served, not written).
 """
 
 from __future__ import annotations

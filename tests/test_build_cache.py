@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -34,6 +34,9 @@ from ihv_archive.load import ParseCache, load
 from ihv_archive.render import Memo
 from ihv_archive.urls import Urls
 from ihv_archive.validate import Site
+
+if TYPE_CHECKING:
+    from ihv_archive import serve
 
 from .conftest import PROJECT, cold_build, loads_counted, run, search_index_is_whole, tree_bytes
 from .test_incremental import EDITS, POSTS, edit
@@ -632,6 +635,15 @@ def test_the_preview_starts_from_the_last_previews_cache(archive: Path, tmp_path
     assert len(texts) > 1 and all(isinstance(text, bytes) for text in texts)
 
 
+def restarted(archive: Path, say: Callable[[str], None] = lambda _: None) -> serve.Rebuilder:
+    """The dev server's builder started on port 8000, as `serve` starts it (its first build done)."""
+    from ihv_archive import serve
+
+    rebuilder = serve.Rebuilder(archive, None, 8000, drafts=False, future=False, say=say)
+    assert rebuilder.rebuild()
+    return rebuilder
+
+
 def test_a_restarted_preview_renders_only_what_changed_since(
     archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -640,15 +652,10 @@ def test_a_restarted_preview_renders_only_what_changed_since(
     renders the rest; then its quick rebuild still finds every page that shows a post."""
     from ihv_archive import serve
 
-    def started() -> serve.Rebuilder:
-        rebuilder = serve.Rebuilder(archive, None, 8000, drafts=False, future=False, say=lambda _: None)
-        assert rebuilder.rebuild()
-        return rebuilder
-
     def cold() -> dict[str, bytes]:
         return cold_build(archive, tmp_path, "--base-url", "http://127.0.0.1:8000/news-archive/")
 
-    preview = started().out_dir
+    preview = restarted(archive).out_dir
     assert preview.parent == archive / ".cache" and (preview / "index.html").is_file()
     # While it is stopped: a post edited; a file changed by hand, others added
     edit(archive / "content/posts/2023/year-only.md", "Text.", "Text, edited while stopped.")
@@ -658,15 +665,16 @@ def test_a_restarted_preview_renders_only_what_changed_since(
     (preview / "stray.html").write_text("?")
     killed = preview.with_name(f"{preview.name}.old-search-x")  # one a killed server set aside
     (killed / "pagefind").mkdir(parents=True)
-    again = started()
+    again = restarted(archive)
     assert again.out_dir == preview
     assert 0 < 4 * again.memo.rendered < again.memo.reused
     assert tree_bytes(preview) == cold()
     assert not (preview / "pagefind").exists()  # and the folders left empty
-    again.tidying.join()  # the old search index, set aside, is deleted in the background
+    assert again.tidying is not None  # the old search index, set aside, is deleted in the background
+    again.tidying.join()
     assert [p.name for p in preview.parent.iterdir() if p.name.startswith(preview.name)] == [preview.name]
     (archive / POSTS / "working-together.md").unlink()  # its page goes from the preview too
-    again = started()
+    again = restarted(archive)
     assert again.memo.reused > 0  # kept again: the pages the start before kept are still vouched for
     assert tree_bytes(preview) == cold()
     loads = loads_counted(monkeypatch, serve)
@@ -674,15 +682,6 @@ def test_a_restarted_preview_renders_only_what_changed_since(
     assert again.rebuild()
     assert loads == []  # the quick rebuild, with the recipes of the pages taken from the preview
     assert tree_bytes(preview) == cold()
-
-
-def restarted(archive: Path) -> Any:
-    """The dev server's builder started on port 8000, as `serve` starts it (its first build done)."""
-    from ihv_archive import serve
-
-    rebuilder = serve.Rebuilder(archive, None, 8000, drafts=False, future=False, say=lambda _: None)
-    assert rebuilder.rebuild()
-    return rebuilder
 
 
 def test_a_preview_stopped_after_a_session_starts_again_with_nothing_to_render(
@@ -738,11 +737,9 @@ def test_a_preview_stopped_after_a_rebuild_that_did_not_finish_saves_nothing_of_
 def test_a_preview_whose_cache_cannot_be_saved_at_stop_says_so(archive: Path) -> None:
     """Its cache replaced by a folder while it ran (as a disk that refuses a write): the
     server stops all the same, and the terminal says what the next start will do."""
-    from ihv_archive import serve
-
     said: list[str] = []
-    session = serve.Rebuilder(archive, None, 8000, drafts=False, future=False, say=said.append)
-    assert session.rebuild()
+    session = restarted(archive, said.append)
+    assert session.cache is not None
     session.cache.file.unlink()
     session.cache.file.mkdir()
     session.save_at_stop()
