@@ -516,7 +516,11 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
         if folder.is_dir():
             observer.schedule(changes, str(folder), recursive=True, event_filter=WATCHED)
     observer.schedule(changes, str(root), recursive=False, event_filter=WATCHED)  # site.toml
-    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    # Stopped as by Ctrl-C (Pagefind stopped, what the session made saved) when the system
+    # asks, and when the terminal window it runs in is closed: how many editors stop it.
+    for asked in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
+        if hasattr(signal, asked):
+            signal.signal(getattr(signal, asked), _stop_like_ctrl_c)
     indexing = threading.Thread(target=index_preview, args=(rebuilder, server.stopping, say), daemon=True)
     if rebuilder.rebuild():
         indexing.start()  # while the preview is served already
@@ -550,5 +554,6 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
         server.server_close()
         observer.join(timeout=2)
         rebuilder.save_at_stop()
-        say("Stopped.")
+        with suppress(OSError):  # its terminal may be gone: the window was closed (SIGHUP)
+            say("Stopped.")
     return 0

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import http.client
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -189,18 +192,21 @@ def test_ctrl_c_stops_cleanly(server: Server) -> None:
         server.get("/news-archive/")
 
 
-def test_started_again_it_renders_nothing_the_last_session_made(archive: Path) -> None:
-    """Stopped with Ctrl-C after an edit, and started again on the same port (so the same
-    preview): what the session rendered was saved when it stopped, so nothing is rendered."""
-    with socket.socket() as probe:  # a port free now, for both starts
+def free_port() -> int:
+    """A port free now, for a server to be started on it twice."""
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    session = start(archive, port=port)
+        return int(probe.getsockname()[1])
+
+
+def edit_summit(archive: Path) -> None:
     post = archive / SUMMIT
     post.write_text(post.read_text().replace("Please use the new link.", "Please use the NEWEST link."))
-    wait_for(lambda: sum(line.startswith("Built") for line in session.log) == 2, "the rebuild")
-    session.process.send_signal(signal.SIGINT)
-    assert session.process.wait(timeout=10) == 0
+
+
+def started_again_renders_nothing(archive: Path, port: int) -> None:
+    """Started again on the same port (so the same preview) after a session that edited the
+    summit post and stopped: what the session rendered was saved, so nothing is rendered."""
     again = start(archive, port=port)
     try:
         built = [line for line in again.log if line.startswith("Built")]
@@ -209,6 +215,53 @@ def test_started_again_it_renders_nothing_the_last_session_made(archive: Path) -
     finally:
         again.process.send_signal(signal.SIGINT)
         again.process.wait(timeout=10)
+
+
+def test_started_again_after_ctrl_c_it_renders_nothing_the_last_session_made(archive: Path) -> None:
+    port = free_port()
+    session = start(archive, port=port)
+    edit_summit(archive)
+    wait_for(lambda: sum(line.startswith("Built") for line in session.log) == 2, "the rebuild")
+    session.process.send_signal(signal.SIGINT)
+    assert session.process.wait(timeout=10) == 0
+    started_again_renders_nothing(archive, port)
+
+
+def test_closing_its_terminal_stops_it_as_ctrl_c_does(archive: Path) -> None:
+    """Editors often stop `serve` by closing its terminal window: the system hangs up
+    (SIGHUP). It stops as with Ctrl-C, exits with 0 though its terminal is gone, and has
+    saved what the session made."""
+    port = free_port()
+    terminal, its_end = os.openpty()
+
+    def own_terminal() -> None:  # as a window's shell has it: the terminal controls the session
+        os.setsid()
+        fcntl.ioctl(its_end, termios.TIOCSCTTY, 0)
+
+    process = subprocess.Popen(
+        [sys.executable, str(PROJECT / "build.py"), "--root", str(archive), "serve", "--port", str(port)],
+        stdin=its_end,
+        stdout=its_end,
+        stderr=its_end,
+        preexec_fn=own_terminal,
+        cwd=archive,
+    )
+    os.close(its_end)
+    shown = bytearray()
+
+    def read_until(count: int, what: bytes) -> None:
+        deadline = time.monotonic() + 30
+        while shown.count(what) < count:
+            assert time.monotonic() < deadline, f"never showed {what!r}: {bytes(shown)!r}"
+            if select.select([terminal], [], [], 0.2)[0]:
+                shown.extend(os.read(terminal, 4096))
+
+    read_until(1, b"Serving http://")
+    edit_summit(archive)
+    read_until(2, b"Built ")
+    os.close(terminal)  # the window closes
+    assert process.wait(timeout=10) == 0
+    started_again_renders_nothing(archive, port)
 
 
 def test_the_terminal_says_when_search_is_ready_and_then_it_works(server: Server) -> None:
