@@ -517,10 +517,12 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
             observer.schedule(changes, str(folder), recursive=True, event_filter=WATCHED)
     observer.schedule(changes, str(root), recursive=False, event_filter=WATCHED)  # site.toml
     # Stopped as by Ctrl-C (Pagefind stopped, what the session made saved) when the system
-    # asks, and when the terminal window it runs in is closed: how many editors stop it.
+    # asks, and when the terminal window it runs in is closed: how many editors stop it. But
+    # not against a wish to run on after the terminal goes (`nohup`, which ignores SIGHUP).
     for asked in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
-        if hasattr(signal, asked):
-            signal.signal(getattr(signal, asked), _stop_like_ctrl_c)
+        number = getattr(signal, asked, None)
+        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+            signal.signal(number, _stop_like_ctrl_c)
     indexing = threading.Thread(target=index_preview, args=(rebuilder, server.stopping, say), daemon=True)
     if rebuilder.rebuild():
         indexing.start()  # while the preview is served already

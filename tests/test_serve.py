@@ -52,9 +52,11 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> N
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def start(root: Path, *flags: str, port: int = 0) -> Server:
+def start(root: Path, *flags: str, port: int = 0, under: tuple[str, ...] = ()) -> Server:
+    """`serve` started (run `under` a command such as nohup, if given), once it serves."""
     process = subprocess.Popen(
         [
+            *under,
             sys.executable,
             "-u",
             str(PROJECT / "build.py"),
@@ -262,6 +264,20 @@ def test_closing_its_terminal_stops_it_as_ctrl_c_does(archive: Path) -> None:
     os.close(terminal)  # the window closes
     assert process.wait(timeout=10) == 0
     started_again_renders_nothing(archive, port)
+
+
+def test_under_nohup_a_hang_up_does_not_stop_it(archive: Path) -> None:
+    """Run with `nohup`, which ignores SIGHUP so that a server outlives its terminal, it
+    keeps that wish: a hang-up leaves it serving."""
+    running = start(archive, under=("nohup",))
+    try:
+        running.process.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        assert running.process.poll() is None
+        assert running.get("/news-archive/")[0] == 200
+    finally:
+        running.process.send_signal(signal.SIGINT)
+        running.process.wait(timeout=10)
 
 
 def test_the_terminal_says_when_search_is_ready_and_then_it_works(server: Server) -> None:
