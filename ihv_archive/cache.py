@@ -697,15 +697,23 @@ class Records:
 OLD_SEARCH = ".old-search-"
 
 
+def set_aside_beside(preview: Path) -> list[Path]:
+    """The search indexes set aside beside a dev server's preview, not yet deleted."""
+    return list(preview.parent.glob(f"{preview.name}{OLD_SEARCH}*"))
+
+
+def delete_folders(folders: Iterable[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def prune(folder: Path, keep: Path) -> None:
     """Keep the most recently used cache files; older kinds of build are forgotten."""
     files = sorted(folder.glob("*.sqlite3"), key=lambda f: f.stat().st_mtime, reverse=True)
     for old in [f for f in files if f != keep][KEEP - 1 :]:
         old.unlink(missing_ok=True)
-        shutil.rmtree(old.with_suffix(".spare"), ignore_errors=True)
         preview = old.with_suffix(".preview")  # the dev server's (serve.py)
-        for gone in [preview, *folder.glob(f"{preview.name}{OLD_SEARCH}*")]:
-            shutil.rmtree(gone, ignore_errors=True)
+        delete_folders([old.with_suffix(".spare"), preview, *set_aside_beside(preview)])
     for damaged in folder.glob("*.damaged"):
         damaged.unlink(missing_ok=True)
     current = compiled_templates_folder(folder.parent)

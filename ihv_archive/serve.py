@@ -25,7 +25,6 @@ import html
 import mimetypes
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import sys
@@ -55,7 +54,7 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-from .cache import OLD_SEARCH, BuildCache, cache_file
+from .cache import OLD_SEARCH, BuildCache, cache_file, delete_folders, set_aside_beside
 from .config import Config, load_config, with_base_url
 from .load import ParseCache, changed_posts, load
 from .pipeline import inputs_fingerprint
@@ -202,7 +201,7 @@ class Rebuilder:
                 index.rename(
                     tempfile.mkdtemp(prefix=f"{self.out_dir.name}{OLD_SEARCH}", dir=self.out_dir.parent)
                 )
-        if aside := list(self.out_dir.parent.glob(f"{self.out_dir.name}{OLD_SEARCH}*")):
+        if aside := set_aside_beside(self.out_dir):
             self.tidying = threading.Thread(target=delete_folders, args=(aside,), daemon=True)
             self.tidying.start()
 
@@ -210,8 +209,7 @@ class Rebuilder:
         """Write down in the build cache what the memo made since it was read or last saved,
         with the signatures of those pages' files in the preview, for the next start."""
         assert self.cache is not None
-        self.cache.save(self.cache.files_made_since(), {})
-        self.cache.close()
+        self.cache.save(self.cache.files_made_since(), {})  # which leaves it closed
 
     def save_at_stop(self) -> None:
         """Save what this session made, if the preview holds it (`settled`), so that the next
@@ -268,11 +266,6 @@ class Rebuilder:
             self.save()  # (the later builds are saved when it stops: save_at_stop)
         self.last_good = GoodBuild(inputs, next_due(site, self.drafts, self.future), len(site.posts))
         return len(site.posts), written
-
-
-def delete_folders(folders: list[Path]) -> None:
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- watching ---------------------------------------------------------------------------

@@ -52,21 +52,24 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> N
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def serve_command(root: Path, *flags: str, port: int = 0) -> list[str]:
+    return [
+        sys.executable,
+        "-u",
+        str(PROJECT / "build.py"),
+        "--root",
+        str(root),
+        "serve",
+        "--port",
+        str(port),
+        *flags,
+    ]
+
+
 def start(root: Path, *flags: str, port: int = 0, under: tuple[str, ...] = ()) -> Server:
     """`serve` started (run `under` a command such as nohup, if given), once it serves."""
     process = subprocess.Popen(
-        [
-            *under,
-            sys.executable,
-            "-u",
-            str(PROJECT / "build.py"),
-            "--root",
-            str(root),
-            "serve",
-            "--port",
-            str(port),
-            *flags,
-        ],
+        [*under, *serve_command(root, *flags, port=port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -241,7 +244,7 @@ def test_closing_its_terminal_stops_it_as_ctrl_c_does(archive: Path) -> None:
         fcntl.ioctl(its_end, termios.TIOCSCTTY, 0)
 
     process = subprocess.Popen(
-        [sys.executable, str(PROJECT / "build.py"), "--root", str(archive), "serve", "--port", str(port)],
+        serve_command(archive, port=port),
         stdin=its_end,
         stdout=its_end,
         stderr=its_end,
