@@ -727,7 +727,14 @@ def clear(root: Path) -> None:
     folder = root / ".cache"
     for path in [
         p
-        for pattern in ("*.sqlite3*", "*.spare", "*.preview", "*.damaged", "templates-*")
+        for pattern in (
+            "*.sqlite3*",
+            "*.spare",
+            "*.preview",
+            f"*.preview{OLD_SEARCH}*",
+            "*.damaged",
+            "templates-*",
+        )
         for p in folder.glob(pattern)
     ]:
         if path.is_dir():

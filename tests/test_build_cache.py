@@ -764,6 +764,19 @@ def test_old_caches_go_with_their_spares_and_previews(tmp_path: Path) -> None:
     assert len(list(folder.iterdir())) == 4 * len(kept)
 
 
+def test_no_cache_clears_every_cache_and_what_lies_beside_it(tmp_path: Path) -> None:
+    """`build --no-cache` starts from nothing: no cache file, spare site, preview, search
+    index set aside, damaged cache or compiled templates is left."""
+    folder = tmp_path / ".cache"
+    folder.mkdir()
+    for name in ("build-1.sqlite3", "build-1.sqlite3-wal", "build-2.damaged"):
+        (folder / name).write_bytes(b"")
+    for name in ("build-1.spare", "serve-00-1.preview", "serve-00-1.preview.old-search-x", "templates-1"):
+        (folder / name / "inside").mkdir(parents=True)
+    cache_module.clear(tmp_path)
+    assert list(folder.iterdir()) == []
+
+
 def test_an_archive_without_posts_is_never_taken_as_up_to_date(archive: Path) -> None:
     """Its feeds can only be dated by the build's time, as a cold build would date them."""
     import feedparser
