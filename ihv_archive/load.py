@@ -98,6 +98,24 @@ def changed_posts(posts_dir: Path, recorded: dict[str, Signature]) -> set[str] |
     return changed
 
 
+def changed_since_loaded(posts_dir: Path, cache: ParseCache) -> bool:
+    """Has a post file been added, removed or changed since the cache's last load read them?
+    By their signatures; and for a file whose signature cannot vouch for the bytes that were
+    read (it had changed just before), by its bytes."""
+    signatures, racy = cache.signatures()
+    if changed_posts(posts_dir, signatures) != set():
+        return True
+    for rel in racy:
+        entry = cache.entries[rel]
+        try:
+            raw = (posts_dir / rel).read_bytes()
+        except OSError:
+            return True
+        if digest(raw, rel, *entry.context[1:]) != entry.key:
+            return True
+    return False
+
+
 def load_tags(config: Config) -> dict[str, Tag] | list[Problem]:
     shown = display_path(config.tags_file)
     try:

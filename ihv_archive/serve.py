@@ -56,7 +56,7 @@ from watchdog.observers import Observer
 
 from .cache import OLD_SEARCH, BuildCache, cache_file, delete_folders, set_aside_beside
 from .config import Config, load_config, with_base_url
-from .load import ParseCache, changed_posts, load
+from .load import ParseCache, changed_posts, changed_since_loaded, load
 from .pipeline import inputs_fingerprint
 from .problems import Problem, ProblemsFound
 from .quick import GiveWay, InMemory, PublishedAt, made_again
@@ -133,6 +133,7 @@ class Rebuilder:
         # Does the preview folder hold what the memo says? Not while a rebuild runs (Ctrl-C may
         # stop it halfway), nor after one that failed (its pages were rendered, not published).
         self.settled = False
+        self.inputs_read = ""  # by the last build, besides the posts (pipeline.inputs_fingerprint)
         self.search_parts: list[SearchPart] = []  # of the last build's posts
         # What the preview folder holds (sync_site): not known until the first build is published
         self.written: dict[PurePosixPath, bytes | None] | None = None
@@ -152,6 +153,7 @@ class Rebuilder:
             config = self.config()
             now = datetime.now(config.zone)
             inputs = inputs_fingerprint(config)  # first: a change made meanwhile is seen next time
+            self.inputs_read = inputs
             posts, written = self.quickly(config, now, inputs) or self.whole(config, now, inputs)
         except ProblemsFound as found:
             self.last_good = None
@@ -175,6 +177,17 @@ class Rebuilder:
             f"{self.memo.rendered} pages rendered, {self.memo.reused} reused, {written} files written"
         )
         return True
+
+    def changed_since_read(self) -> bool:
+        """Has anything the last build read changed since: the settings, tags, templates or
+        images (pipeline.inputs_fingerprint), or a post file? What `serve` asks once it
+        starts watching, of the first build."""
+        try:
+            config = self.config()
+            inputs = inputs_fingerprint(config)
+        except ProblemsFound:  # site.toml broken meanwhile
+            return True
+        return inputs != self.inputs_read or changed_since_loaded(config.posts_dir, self.parse_cache)
 
     def publish(self, pages: list[Page]) -> int:
         """Bring the preview folder to these pages (sync_site), and say how many files were
@@ -503,12 +516,6 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
             ) from None
         raise
     rebuilder = server.rebuilder
-    changes = Changes(root)
-    observer = Observer()
-    for folder in (root / "content", root / "templates"):
-        if folder.is_dir():
-            observer.schedule(changes, str(folder), recursive=True, event_filter=WATCHED)
-    observer.schedule(changes, str(root), recursive=False, event_filter=WATCHED)  # site.toml
     # Stopped as by Ctrl-C (Pagefind stopped, what the session made saved) when the system
     # asks, and when the terminal window it runs in is closed: how many editors stop it. But
     # not against a wish to run on after the terminal goes (`nohup`, which ignores SIGHUP).
@@ -525,8 +532,19 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
     # that a new post makes. Of it, only the first templates' environment can become garbage
     # in a cycle (when templates, tags or settings change), and is then kept, once.
     gc.freeze()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    # Watched from now on, not during the first build: watchdog's thread would keep that build
+    # from forking render workers (children.may_run_python_in_a_child): at 10,000 posts, it
+    # rendered every page in one process. What was changed while it ran is found by comparing.
+    changes = Changes(root)
+    observer = Observer()
+    for folder in (root / "content", root / "templates"):
+        if folder.is_dir():
+            observer.schedule(changes, str(folder), recursive=True, event_filter=WATCHED)
+    observer.schedule(changes, str(root), recursive=False, event_filter=WATCHED)  # site.toml
     observer.start()
+    if rebuilder.changed_since_read():
+        changes.flag()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     thread.start()
     say(f"Serving http://127.0.0.1:{server.server_address[1]}{base_path}  (Ctrl-C to stop)")
     if drafts or future:

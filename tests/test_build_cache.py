@@ -17,6 +17,7 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -30,7 +31,7 @@ from ihv_archive import load as load_module
 from ihv_archive import write as write_module
 from ihv_archive.cli import LiveCount, main
 from ihv_archive.config import load_config
-from ihv_archive.load import ParseCache, load
+from ihv_archive.load import ParseCache, changed_since_loaded, load, signature_of
 from ihv_archive.render import Memo
 from ihv_archive.urls import Urls
 from ihv_archive.validate import Site
@@ -388,6 +389,24 @@ def test_a_same_size_edit_within_the_same_second_is_seen(archive: Path) -> None:
     os.utime(post, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same modification time
     (found,) = [p for p in load(config, cache).posts if p.rel_path.name == "year-only.md"]
     assert "Next." in found.body
+
+
+def test_a_change_since_a_load_is_seen_even_within_the_clock_tick(archive: Path) -> None:
+    """What `serve` asks of its first build's posts once it starts watching them: has one
+    changed since that build read it? A file changed again so soon after it was read that
+    its signature is the same is found by its bytes."""
+    config = load_config(archive)
+    cache = ParseCache()
+    load(config, cache)
+    assert not changed_since_loaded(config.posts_dir, cache)  # fresh files: read again, the same
+    post, rel = archive / "content/posts/2023/year-only.md", "2023/year-only.md"
+    post.write_text(post.read_text().replace("Text.", "Next."))  # same size
+    assert changed_since_loaded(config.posts_dir, cache)
+    read = cache.entries[rel]
+    cache.entries[rel] = replace(read, signature=signature_of(post.stat()))  # as within the tick
+    assert changed_since_loaded(config.posts_dir, cache)
+    cache.entries[rel] = replace(read, signature=signature_of(post.stat()), trusted=True)
+    assert not changed_since_loaded(config.posts_dir, cache)  # a settled signature is believed
 
 
 def test_a_settled_file_is_not_read_again(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -68,13 +68,12 @@ def serve_command(root: Path, *flags: str, port: int = 0) -> list[str]:
 
 def start(root: Path, *flags: str, port: int = 0, under: tuple[str, ...] = ()) -> Server:
     """`serve` started (run `under` a command such as nohup, if given), once it serves."""
-    process = subprocess.Popen(
-        [*under, *serve_command(root, *flags, port=port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=root,
-    )
+    return serving([*under, *serve_command(root, *flags, port=port)], root)
+
+
+def serving(command: list[str], root: Path) -> Server:
+    """A dev server started by this command, once it serves."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=root)
     log: list[str] = []
     assert process.stdout is not None
     for line in process.stdout:
@@ -230,6 +229,52 @@ def test_started_again_after_ctrl_c_it_renders_nothing_the_last_session_made(arc
     session.process.send_signal(signal.SIGINT)
     assert session.process.wait(timeout=10) == 0
     started_again_renders_nothing(archive, port)
+
+
+# `serve`, with its first build made to report whether it may fork render workers, and an
+# edit saved to the summit post just after that build has read it.
+SERVE_WITH_AN_EDIT_DURING_THE_FIRST_BUILD = """
+import sys
+from pathlib import Path
+from ihv_archive import children, serve
+
+root, post = Path(sys.argv[1]), Path(sys.argv[2])
+rebuild, rebuilds = serve.Rebuilder.rebuild, []
+
+def first_with_an_edit(rebuilder):
+    rebuilds.append(rebuilder)
+    if len(rebuilds) > 1:
+        return rebuild(rebuilder)
+    print("render workers may fork:", children.may_run_python_in_a_child(), flush=True)
+    built = rebuild(rebuilder)
+    post.write_text(post.read_text().replace("Please use the new link.", "Edited during the first build."))
+    return built
+
+serve.Rebuilder.rebuild = first_with_an_edit
+sys.exit(serve.serve(root, 0, drafts=False, future=False))
+"""
+
+
+def test_the_first_build_is_not_watched_but_an_edit_saved_meanwhile_is_served(archive: Path) -> None:
+    """The watcher starts once the first build is made: its thread would keep that build
+    from forking render workers, which then took twice as long. What was saved meanwhile is
+    found all the same, and rebuilt."""
+    running = serving(
+        [
+            sys.executable,
+            "-c",
+            SERVE_WITH_AN_EDIT_DURING_THE_FIRST_BUILD,
+            str(archive),
+            str(archive / SUMMIT),
+        ],
+        archive,
+    )
+    try:
+        assert "render workers may fork: True\n" in running.log
+        wait_for(lambda: "Edited during the first build." in running.get(SUMMIT_URL)[1], "the edit")
+    finally:
+        running.process.send_signal(signal.SIGINT)
+        running.process.wait(timeout=10)
 
 
 def test_closing_its_terminal_stops_it_as_ctrl_c_does(archive: Path) -> None:
