@@ -63,8 +63,8 @@ from .quick import GiveWay, InMemory, PublishedAt, made_again
 from .render import FragmentLost, Memo, Page, render, search_parts
 from .search import index_search
 from .urls import SearchPart, Urls
-from .validate import next_due, validate
-from .write import sync_site
+from .validate import Site, next_due, validate
+from .write import Staging, sync_site
 
 # The changes that matter. Asking for these alone also narrows what inotify reports: without
 # it, every rebuild's reading of thousands of posts comes back as open/close events that the
@@ -271,14 +271,34 @@ class Rebuilder:
             self.memo.recipes = self.cache.recipes()
         site = validate(load(config, self.parse_cache), config, now, self.drafts, self.future)
         self.search_parts = search_parts(site)
-        pages, problems = render(site, self.memo, workers=(os.cpu_count() or 1) if first else 1)
-        if site.problems or problems:
-            raise ProblemsFound([*site.problems, *problems])
-        written = self.publish(pages)
+        if first and not self.memo.pages:
+            written = self.anew(site)
+        else:
+            pages, problems = render(site, self.memo, workers=(os.cpu_count() or 1) if first else 1)
+            if site.problems or problems:
+                raise ProblemsFound([*site.problems, *problems])
+            written = self.publish(pages)
         if not self.preview.built:  # saved at once: a server that is killed saves no more
             self.save()  # (the later builds are saved when it stops: save_at_stop)
         self.last_good = GoodBuild(inputs, next_due(site, self.drafts, self.future), len(site.posts))
         return len(site.posts), written
+
+    def anew(self, site: Site) -> int:
+        """The first build when there is nothing to start from (no cache, or another version
+        of the code made it), made as `build` makes a site: each page is written by the render
+        worker that makes it, into a new folder that takes the preview's place once complete
+        (write.Staging). Holding every page until the end and then writing them one by one
+        took 2-4 s and 495 MB at 10,000 posts. If it fails, the preview stays as it was."""
+        with Staging(self.out_dir) as staging:
+            pages, problems = render(site, self.memo, os.cpu_count() or 1, sink=staging)
+            if site.problems or problems:  # the memo's pages are files that go with the staging
+                self.memo.pages, self.memo.contents = {}, {}
+                raise ProblemsFound([*site.problems, *problems])
+            with self.lock:
+                self.set_aside_old_search_index()  # the rest of the old preview goes in the swap
+                written = staging.complete(pages)
+        self.written = {page.path: None for page in pages}  # the files hold them: sync_site
+        return written.rewritten
 
 
 # --- watching ---------------------------------------------------------------------------

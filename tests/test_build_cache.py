@@ -753,6 +753,34 @@ def test_a_preview_stopped_after_a_rebuild_that_did_not_finish_saves_nothing_of_
     )
 
 
+def test_a_first_build_with_no_cache_to_start_from_leaves_the_preview_as_it_was_if_it_fails(
+    archive: Path, tmp_path: Path
+) -> None:
+    """With no cache to start from, the dev server's first build makes a new preview beside
+    the old one, written as it is rendered, as `build` makes a site. If it finds problems,
+    the old preview stays as it was and nothing is left beside it; once they are fixed, the
+    preview is a cold build's (the pages of the build that failed are not taken for files)."""
+    from ihv_archive import serve
+
+    last = restarted(archive)
+    assert last.cache is not None
+    preview, before = last.out_dir, tree_bytes(last.out_dir)
+    last.cache.file.unlink()  # as if deleted, or made by another version of the code
+    edit(archive / POSTS / "summit.md", "New joining link", "A new joining link")
+    working = archive / POSTS / "working-together.md"
+    good = working.read_text()
+    working.write_text(good + "\n[gone](../2023/no-such-post.md)\n")
+    session = serve.Rebuilder(archive, None, 8000, drafts=False, future=False, say=lambda _: None)
+    assert not session.rebuild()
+    assert tree_bytes(preview) == before
+    assert [p.name for p in preview.parent.iterdir() if preview.name in p.name] == [preview.name]
+    working.write_text(good)
+    assert session.rebuild()
+    assert tree_bytes(preview) == cold_build(
+        archive, tmp_path, "--base-url", "http://127.0.0.1:8000/news-archive/"
+    )
+
+
 def test_a_preview_whose_cache_cannot_be_saved_at_stop_says_so(archive: Path) -> None:
     """Its cache replaced by a folder while it ran (as a disk that refuses a write): the
     server stops all the same, and the terminal says what the next start will do."""
