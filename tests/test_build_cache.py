@@ -644,6 +644,7 @@ def test_the_preview_starts_from_the_last_previews_cache(archive: Path, tmp_path
 
     first = Rebuilder(archive, tmp_path / "first", 8000, drafts=False, future=False, say=lambda _: None)
     assert first.rebuild()
+    first.save_first()  # as `serve` does once the first build is served
     again = Rebuilder(archive, tmp_path / "again", 8000, drafts=False, future=False, say=lambda _: None)
     assert again.rebuild()
     assert again.parse_cache.parsed == 0 and again.memo.bodies  # nothing parsed, bodies reused
@@ -655,11 +656,13 @@ def test_the_preview_starts_from_the_last_previews_cache(archive: Path, tmp_path
 
 
 def restarted(archive: Path, say: Callable[[str], None] = lambda _: None) -> serve.Rebuilder:
-    """The dev server's builder started on port 8000, as `serve` starts it (its first build done)."""
+    """The dev server's builder started on port 8000, as `serve` starts it: its first build
+    done, and saved."""
     from ihv_archive import serve
 
     rebuilder = serve.Rebuilder(archive, None, 8000, drafts=False, future=False, say=say)
     assert rebuilder.rebuild()
+    rebuilder.save_first()
     return rebuilder
 
 
