@@ -500,6 +500,13 @@ class PreviewServer(ThreadingHTTPServer):
         self.base_path = base_path
         self.stopping = threading.Event()
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A browser that left before its answer (a reload, a closed tab, one that gave up
+        waiting for the first build) is nothing to tell an editor about; anything else is
+        printed, as the standard library does."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 def index_preview(rebuilder: Rebuilder, stopping: threading.Event, say: Callable[[str], None]) -> None:
     """The preview's search index, made once, after its first build, while it is served.

@@ -312,6 +312,39 @@ def test_the_first_build_is_served_before_it_is_saved(archive: Path) -> None:
         running.process.wait(timeout=10)
 
 
+# `serve`, with a browser that asks for the home page while the first build runs, and leaves
+# (its connection reset) before the answer.
+SERVE_WITH_A_BROWSER_THAT_LEAVES = """
+import socket, struct, sys
+from pathlib import Path
+from ihv_archive import serve
+
+rebuild = serve.Rebuilder.rebuild
+
+def with_a_browser_leaving(rebuilder):
+    browser = socket.create_connection(("127.0.0.1", rebuilder.port))
+    browser.sendall(b"GET /news-archive/ HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n")
+    browser.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    browser.close()
+    serve.Rebuilder.rebuild = rebuild
+    return rebuild(rebuilder)
+
+serve.Rebuilder.rebuild = with_a_browser_leaving
+sys.exit(serve.serve(Path(sys.argv[1]), 0, drafts=False, future=False))
+"""
+
+
+def test_a_browser_that_leaves_before_its_answer_shows_no_traceback(archive: Path) -> None:
+    running = serving([sys.executable, "-c", SERVE_WITH_A_BROWSER_THAT_LEAVES, str(archive)], archive)
+    try:
+        assert running.get("/news-archive/")[0] == 200  # served after the one that left
+        time.sleep(0.5)
+        assert not any("Traceback" in line or "Error" in line for line in running.log), running.log
+    finally:
+        running.process.send_signal(signal.SIGINT)
+        running.process.wait(timeout=10)
+
+
 def test_closing_its_terminal_stops_it_as_ctrl_c_does(archive: Path) -> None:
     """Editors often stop `serve` by closing its terminal window: the system hangs up
     (SIGHUP). It stops as with Ctrl-C, exits with 0 though its terminal is gone, and has
