@@ -51,6 +51,14 @@ def _run_chunk(span: tuple[int, int]) -> list[Any]:
 
 def _start_worker(parent: int) -> None:
     die_with(parent)  # workers write pages: none may outlive a killed build
+    # Stopped by their pool (SIGTERM) or with their build, and by nothing their parent
+    # handles for itself: Ctrl-C reaches every process of the terminal's foreground group,
+    # and the dev server takes SIGTERM and SIGHUP for Ctrl-C. A worker would print each as
+    # an interruption; the parent stops and ends the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for default in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
+        if (number := getattr(signal, default, None)) is not None:
+            signal.signal(number, signal.SIG_DFL)
 
 
 def in_parallel(

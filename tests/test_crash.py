@@ -131,3 +131,35 @@ def test_a_killed_build_leaves_no_process_behind(tmp_path: Path, child: str) -> 
     assert b"Traceback" not in said, said.decode()
     assert build(root).wait() == 0
     assert [p.name for p in root.iterdir() if p.name.startswith(".site")] == []
+
+
+# In a fresh process (pytest's own may have threads, and then nothing is forked): a parent
+# that handles SIGTERM and SIGHUP as the dev server does, and what its render workers do on
+# each signal.
+WORKERS_SIGNALS = """
+import signal
+from ihv_archive.children import in_parallel
+
+def like_ctrl_c(signum, frame):
+    raise KeyboardInterrupt
+
+for name in ("SIGTERM", "SIGHUP"):
+    signal.signal(getattr(signal, name), like_ctrl_c)
+
+def dispositions(_):
+    kinds = {signal.SIG_IGN: "ignored", signal.SIG_DFL: "default"}
+    return tuple(kinds.get(signal.getsignal(getattr(signal, n)), "handled") for n in ("SIGINT", "SIGTERM", "SIGHUP"))
+
+print(set(in_parallel(dispositions, list(range(100)), 2, "", None)))
+"""
+
+
+def test_render_workers_leave_stopping_to_their_parent() -> None:
+    """Ctrl-C reaches every process of the terminal's foreground group, and the pool ends its
+    workers with SIGTERM, which the dev server takes for Ctrl-C. A worker ignores the one
+    (its parent stops, and ends the pool) and dies of the other, printing nothing; with the
+    server's handler, each printed an interruption's traceback into the editor's terminal."""
+    said = subprocess.run(
+        [sys.executable, "-c", WORKERS_SIGNALS], capture_output=True, text=True, check=True
+    ).stdout
+    assert said.strip() == "{('ignored', 'default', 'default')}"
