@@ -15,6 +15,7 @@ import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -231,6 +232,19 @@ def test_started_again_after_ctrl_c_it_renders_nothing_the_last_session_made(arc
     started_again_renders_nothing(archive, port)
 
 
+@contextmanager
+def serving_as(wrapped: str, archive: Path, *args: str) -> Iterator[Server]:
+    """`serve` run in a process of its own after the script `wrapped` has wrapped one of its
+    parts (given the archive and `args`), stopped afterwards as with Ctrl-C."""
+    script = wrapped + "\nsys.exit(serve.serve(Path(sys.argv[1]), 0, drafts=False, future=False))\n"
+    running = serving([sys.executable, "-c", script, str(archive), *args], archive)
+    try:
+        yield running
+    finally:
+        running.process.send_signal(signal.SIGINT)
+        running.process.wait(timeout=10)
+
+
 # `serve`, with its first build made to report whether it may fork render workers, and an
 # edit saved to the summit post just after that build has read it.
 SERVE_WITH_AN_EDIT_DURING_THE_FIRST_BUILD = """
@@ -238,7 +252,7 @@ import sys
 from pathlib import Path
 from ihv_archive import children, serve
 
-root, post = Path(sys.argv[1]), Path(sys.argv[2])
+post = Path(sys.argv[2])
 rebuild, rebuilds = serve.Rebuilder.rebuild, []
 
 def first_with_an_edit(rebuilder):
@@ -251,7 +265,6 @@ def first_with_an_edit(rebuilder):
     return built
 
 serve.Rebuilder.rebuild = first_with_an_edit
-sys.exit(serve.serve(root, 0, drafts=False, future=False))
 """
 
 
@@ -259,22 +272,9 @@ def test_the_first_build_is_not_watched_but_an_edit_saved_meanwhile_is_served(ar
     """The watcher starts once the first build is made: its thread would keep that build
     from forking render workers, which then took twice as long. What was saved meanwhile is
     found all the same, and rebuilt."""
-    running = serving(
-        [
-            sys.executable,
-            "-c",
-            SERVE_WITH_AN_EDIT_DURING_THE_FIRST_BUILD,
-            str(archive),
-            str(archive / SUMMIT),
-        ],
-        archive,
-    )
-    try:
+    with serving_as(SERVE_WITH_AN_EDIT_DURING_THE_FIRST_BUILD, archive, str(archive / SUMMIT)) as running:
         assert "render workers may fork: True\n" in running.log
         wait_for(lambda: "Edited during the first build." in running.get(SUMMIT_URL)[1], "the edit")
-    finally:
-        running.process.send_signal(signal.SIGINT)
-        running.process.wait(timeout=10)
 
 
 # `serve`, asking for its home page just before it saves its first build.
@@ -296,20 +296,15 @@ def asking_first(rebuilder):
     save(rebuilder)
 
 serve.Rebuilder.save = asking_first
-sys.exit(serve.serve(Path(sys.argv[1]), 0, drafts=False, future=False))
 """
 
 
 def test_the_first_build_is_served_before_it_is_saved(archive: Path) -> None:
     """Saving the first build (so that a server that is killed leaves it to the next start)
     took 0.9-7.5 s at 10,000 posts, which the first page no longer waits for."""
-    running = serving([sys.executable, "-c", SERVE_ASKING_BEFORE_THE_FIRST_SAVE, str(archive)], archive)
-    try:
+    with serving_as(SERVE_ASKING_BEFORE_THE_FIRST_SAVE, archive) as running:
         wait_for(lambda: any("before the first save" in line for line in running.log), "the save")
         assert "before the first save, the home page: 200\n" in running.log
-    finally:
-        running.process.send_signal(signal.SIGINT)
-        running.process.wait(timeout=10)
 
 
 # `serve`, with a browser that asks for the home page while the first build runs, and leaves
@@ -330,19 +325,14 @@ def with_a_browser_leaving(rebuilder):
     return rebuild(rebuilder)
 
 serve.Rebuilder.rebuild = with_a_browser_leaving
-sys.exit(serve.serve(Path(sys.argv[1]), 0, drafts=False, future=False))
 """
 
 
 def test_a_browser_that_leaves_before_its_answer_shows_no_traceback(archive: Path) -> None:
-    running = serving([sys.executable, "-c", SERVE_WITH_A_BROWSER_THAT_LEAVES, str(archive)], archive)
-    try:
+    with serving_as(SERVE_WITH_A_BROWSER_THAT_LEAVES, archive) as running:
         assert running.get("/news-archive/")[0] == 200  # served after the one that left
         time.sleep(0.5)
         assert not any("Traceback" in line or "Error" in line for line in running.log), running.log
-    finally:
-        running.process.send_signal(signal.SIGINT)
-        running.process.wait(timeout=10)
 
 
 def test_closing_its_terminal_stops_it_as_ctrl_c_does(archive: Path) -> None:
