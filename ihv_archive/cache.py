@@ -693,7 +693,8 @@ class Records:
             )
 
 
-# Beside a dev server's preview: a search index it set aside to delete (serve.py)
+# Beside a dev server's preview: a search index it set aside to delete, or the snapshot of
+# the preview that one is being made from (serve.py)
 OLD_SEARCH = ".old-search-"
 
 

@@ -398,6 +398,33 @@ def test_the_terminal_says_when_search_is_ready_and_then_it_works(server: Server
     assert server.get(bundle[1] + "pagefind-entry.json")[0] == 200
 
 
+def slow_pagefind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A Pagefind that would index for a minute, for the servers started from now on; the
+    file where each one started writes its process id."""
+    pids = tmp_path / "pids"
+    fake = tmp_path / "pagefind"
+    fake.write_text(f'#!/bin/sh\necho $$ >> "{pids}"\nexec sleep 60\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    return pids
+
+
+def test_an_edit_is_served_while_search_is_indexed(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pagefind reads a snapshot of the preview, not the preview, so rebuilds need not wait
+    for it (at 10,000 posts it takes some 10 s)."""
+    pids = slow_pagefind(tmp_path, monkeypatch)
+    running = start(archive)
+    try:
+        wait_for(lambda: pids.exists() and pids.read_text().strip() != "", "Pagefind to start")
+        edit_summit(archive)
+        wait_for(lambda: "NEWEST link" in running.get(SUMMIT_URL)[1], "the edit")
+    finally:
+        running.process.send_signal(signal.SIGINT)
+        running.process.wait(timeout=20)
+
+
 def test_stopping_while_search_is_indexed_stops_pagefind_and_leaves_nothing(
     archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -405,11 +432,7 @@ def test_stopping_while_search_is_indexed_stops_pagefind_and_leaves_nothing(
     and waited for. The preview stays beside the cache for the next start, which removes
     what Pagefind may have left (test_build_cache: a restarted preview). (A Pagefind that
     would index for a minute.)"""
-    pids = tmp_path / "pids"
-    fake = tmp_path / "pagefind"
-    fake.write_text(f'#!/bin/sh\necho $$ >> "{pids}"\nexec sleep 60\n')
-    fake.chmod(0o755)
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    pids = slow_pagefind(tmp_path, monkeypatch)
     running = start(archive)
     wait_for(lambda: pids.exists() and pids.read_text().strip() != "", "Pagefind to start")
     started = [int(line) for line in pids.read_text().split()]
