@@ -699,7 +699,8 @@ OLD_SEARCH = ".old-search-"
 
 
 def set_aside_beside(preview: Path) -> list[Path]:
-    """The search indexes set aside beside a dev server's preview, not yet deleted."""
+    """What a dev server set aside beside its preview and has not deleted yet: old search
+    indexes, and the snapshot a stopped or killed server was indexing."""
     return list(preview.parent.glob(f"{preview.name}{OLD_SEARCH}*"))
 
 
