@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .children import in_halves
 from .config import Config
 from .content import Post, Tag, keyed, parse, parse_tags, shown_as
 from .digest import digest
@@ -17,6 +18,7 @@ from .problems import Problem, display_path
 
 Signature = tuple[int, int, int, int]  # size, mtime, ctime (ns) and inode of a post file
 RACY_NS = 2_000_000_000  # a file changed this recently may change again within the same clock tick
+PARSE_IN_HALVES_FROM = 256  # posts to parse: below this, a child costs about what it saves
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,7 @@ def load_post(
     return result
 
 
-def load(config: Config, cache: ParseCache | None = None) -> Loaded:
+def load(config: Config, cache: ParseCache | None = None, workers: int = 1) -> Loaded:
     tags = load_tags(config)
     problems: list[Problem] = []
     if isinstance(tags, list):
@@ -195,8 +197,28 @@ def load(config: Config, cache: ParseCache | None = None) -> Loaded:
     tags_key = vocabulary_key(tags)
     if cache is not None:
         cache.parsed = 0
+
+    def parse_new(item: tuple[str, str]) -> tuple[Post | list[Problem], ParsedFile | None]:
+        """A file the cache has no entry for: what it holds, and its entry (if it was read)."""
+        own = ParseCache()  # so that a child's entries come back with its results
+        result = load_post(*item, config, tags, own, shown_dir, tags_key)
+        return result, own.entries.get(item[0])
+
+    # Most of a cold build's loading: with workers, a child parses half meanwhile.
+    unknown = [item for item in files if cache is None or item[0] not in cache.entries]
+    if workers > 1 and len(unknown) >= PARSE_IN_HALVES_FROM:
+        new = in_halves(parse_new, unknown)
+    else:
+        new = [parse_new(item) for item in unknown]
+    made = dict(zip((rel for rel, _ in unknown), new, strict=True))
     for rel, file in files:
-        result = load_post(rel, file, config, tags, cache, shown_dir, tags_key)
+        if rel in made:
+            result, entry = made[rel]
+            if cache is not None and entry is not None:
+                cache.entries[rel] = entry
+                cache.parsed += 1
+        else:
+            result = load_post(rel, file, config, tags, cache, shown_dir, tags_key)
         if isinstance(result, Post):
             posts.append(result)
         else:

@@ -64,11 +64,11 @@ def check(
     now = now or now_in(config)
     cache = BuildCache.open(config, read_only=True)
     try:
-        site = validate(load(config, cache.parse_cache), config, now)
+        site = validate(load(config, cache.parse_cache, workers), config, now)
         try:
             pages, problems = render(site, cache.memo, workers, progress)
         except FragmentLost:  # a damaged cache: check everything, posts read again included
-            site = validate(load(config, ParseCache()), config, now)
+            site = validate(load(config, ParseCache(), workers), config, now)
             pages, problems = render(site, None, workers, progress)
     finally:
         cache.close()
@@ -190,7 +190,7 @@ def _build(
 ) -> BuildResult:
     before = {page.path for _, page in cache.memo.pages.values()}
     cache.memo.keep_recipes = True  # for the quick rebuild of the next build (quick.py)
-    site = validate(load(config, cache.parse_cache), config, now)
+    site = validate(load(config, cache.parse_cache, workers), config, now)
     # Pages are written into the new site as they are rendered, and bodies handed to the
     # cache, so that a build holds neither in memory. If there are problems, the new site
     # is given up (the live one stays as it was).

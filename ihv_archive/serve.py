@@ -277,12 +277,13 @@ class Rebuilder:
             self.memo, self.parse_cache = self.cache.memo, self.cache.parse_cache
             self.memo.keep_recipes = True
             self.memo.recipes = self.cache.recipes()
-        site = validate(load(config, self.parse_cache), config, now, self.drafts, self.future)
+        workers = (os.cpu_count() or 1) if first else 1  # later, this process has threads
+        site = validate(load(config, self.parse_cache, workers), config, now, self.drafts, self.future)
         self.search_parts = search_parts(site)
         if first and not self.memo.pages:
             written = self.anew(site)
         else:
-            pages, problems = render(site, self.memo, workers=(os.cpu_count() or 1) if first else 1)
+            pages, problems = render(site, self.memo, workers)
             if site.problems or problems:
                 raise ProblemsFound([*site.problems, *problems])
             written = self.publish(pages)

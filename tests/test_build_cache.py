@@ -447,6 +447,63 @@ def test_parallel_and_single_process_builds_are_identical(tmp_path: Path) -> Non
     assert tree_bytes(tmp_path / "out-1") == tree_bytes(tmp_path / "out-2")
 
 
+# In a fresh process (see above): a load in one process and one with workers, where a child
+# parses half the posts, each with a cache of its own; and how many posts each parsed here.
+LOAD_TWICE = """
+import os, sys
+from pathlib import Path
+from ihv_archive import load
+from ihv_archive.config import load_config
+
+config = load_config(Path(sys.argv[1]))
+parsed_here = []
+real = load.load_post
+
+def counted(*args, **kwargs):
+    parsed_here.append(os.getpid())
+    return real(*args, **kwargs)
+
+load.load_post = counted
+made = []
+for workers in (1, 2):
+    parsed_here.clear()
+    cache = load.ParseCache()
+    loaded = load.load(config, cache, workers)
+    # `trusted` follows from the clock, which may pass a file's settling time between loads
+    entries = {rel: (e.signature, e.context, e.key, e.result) for rel, e in cache.entries.items()}
+    made.append((loaded, entries, cache.parsed, len(parsed_here)))
+(one, entries_one, parsed_one, here_one), (two, entries_two, parsed_two, here_two) = made
+print("same posts and problems:", one == two)
+print("same cache entries:", entries_one == entries_two)
+print("parsed:", parsed_one, parsed_two, "of which here:", here_one, here_two)
+print("problems:", len(two.problems), "unreadable:", sorted(str(p) for p in two.unreadable))
+"""
+
+
+def test_posts_a_child_parses_are_those_this_process_would_parse(tmp_path: Path) -> None:
+    """A cold build's load has a child parse half the posts (load.PARSE_IN_HALVES_FROM): the
+    posts, problems and cache entries it sends back must be those parsed here, and only the
+    first half parsed here."""
+    sys.path.insert(0, str(PROJECT / "bench"))
+    from make_corpus import make
+
+    root = tmp_path / "corpus"
+    make(load_module.PARSE_IN_HALVES_FROM + 40, root)
+    posts = root / "content/posts"
+    (posts / "2020/zz-broken.md").write_text("---\ntitle: [unclosed\n---\nText.\n", encoding="utf-8")
+    (tmp_path / "outside.md").write_text("---\ntitle: Outside\n---\n", encoding="utf-8")
+    (posts / "2020/zz-outside.md").symlink_to(tmp_path / "outside.md")
+    files = load_module.PARSE_IN_HALVES_FROM + 42
+    said = subprocess.run(
+        [sys.executable, "-c", LOAD_TWICE, str(root)], capture_output=True, text=True, check=True, cwd=PROJECT
+    ).stdout
+    assert "same posts and problems: True\n" in said
+    assert "same cache entries: True\n" in said
+    # Every file is read but the link leading out of content/; only the first half here
+    assert f"parsed: {files - 1} {files - 1} of which here: {files} {files // 2}\n" in said
+    assert "problems: 2 unreadable: ['2020/zz-broken.md', '2020/zz-outside.md']\n" in said
+
+
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

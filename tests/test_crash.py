@@ -163,3 +163,40 @@ def test_render_workers_leave_stopping_to_their_parent() -> None:
         [sys.executable, "-c", WORKERS_SIGNALS], capture_output=True, text=True, check=True
     ).stdout
     assert said.strip() == "{('ignored', 'default', 'default')}"
+
+
+# In a fresh process (see above): in_halves, when its child fails, and when its own half does
+HALVES = """
+import os
+from ihv_archive.children import in_halves
+
+parent = os.getpid()
+
+def in_the_parent_only(n):
+    if os.getpid() != parent:
+        raise RuntimeError("the child fails")
+    return n * n
+
+print(in_halves(in_the_parent_only, list(range(6))))
+
+def fails_here(n):
+    if os.getpid() == parent and n == 1:
+        raise ValueError(n)
+    return n
+
+try:
+    in_halves(fails_here, list(range(6)))
+except ValueError:
+    print("raised")
+try:
+    os.waitpid(-1, os.WNOHANG)
+    print("a child is left")
+except ChildProcessError:
+    print("no child left")
+"""
+
+
+def test_in_halves_makes_a_failed_childs_half_itself_and_leaves_no_child() -> None:
+    said = subprocess.run([sys.executable, "-c", HALVES], capture_output=True, text=True, check=True)
+    assert said.stdout == "[0, 1, 4, 9, 16, 25]\nraised\nno child left\n"
+    assert said.stderr == ""  # the child's failure is not the editor's to read
