@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from .cache import BuildCache, Manifest, clear, mark_used, read_manifest
-from .children import Progress
+from .children import Progress, meanwhile
 from .config import Config
 from .digest import digest
 from .load import ParseCache, changed_posts, load
@@ -137,24 +138,29 @@ def from_records(
     are enough; otherwise None, and the whole build runs. They are enough when nothing but
     the post files may have changed since: the same settings, tag vocabulary, templates and
     images (`inputs`, inputs_fingerprint(config) taken now), no scheduled post due, the same
-    post files. Then, if none of those changed either, the site is up to date; if some did,
-    the quick rebuild tries. `manifest` is the last build's (cache.read_manifest)."""
+    post files, and a site folder that holds exactly the files the last build wrote. Then, if
+    none of the posts changed either, the site is up to date; if some did, the quick rebuild
+    tries. `manifest` is the last build's (cache.read_manifest)."""
     if (
         manifest is None
         or manifest.search != search
         or (manifest.held_back_until is not None and now >= manifest.held_back_until)
         or manifest.inputs != inputs
-        or (changed := changed_posts(config.posts_dir, manifest.posts)) is None
     ):
         return None
     recover(config.out_dir)  # what a killed build may have left: the site as it was, if it can
-    if not changed and not manifest.racy:
-        if not holds_exactly(config.out_dir, manifest.files, manifest.folders):
+    # Whether the site holds exactly the files the last build wrote (13,500 of them at 10,000
+    # posts) is found by a child meanwhile: a third of a build after an edit, before.
+    with meanwhile(partial(holds_exactly, config.out_dir, manifest.files, manifest.folders)) as site_as_left:
+        if (changed := changed_posts(config.posts_dir, manifest.posts)) is None:
             return None
-        mark_used(config)
-        return recorded_result(manifest, 0, len(manifest.files))
-    if (quick := quick_build(config, now, manifest, changed | manifest.racy)) is None:
-        return None
+        if not changed and not manifest.racy:
+            if not site_as_left():
+                return None
+            mark_used(config)
+            return recorded_result(manifest, 0, len(manifest.files))
+        if (quick := quick_build(config, now, manifest, changed | manifest.racy, site_as_left)) is None:
+            return None
     written, files, indexed = quick
     return recorded_result(manifest, written, files, indexed)
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -62,7 +62,7 @@ from .render import (
 from .search import part_files, run_pagefind, same_as_before
 from .urls import Urls
 from .validate import is_published
-from .write import files_intact, holds_only, link_file, replace_files, write_file
+from .write import link_file, replace_files, write_file
 
 if TYPE_CHECKING:
     from . import markdown
@@ -271,28 +271,35 @@ class InMemory:
 
 
 def quick_build(
-    config: Config, now: datetime, manifest: Manifest, changed: set[str]
+    config: Config, now: datetime, manifest: Manifest, changed: set[str], site_as_left: Callable[[], bool]
 ) -> tuple[int, int, bool] | None:
     """The build after these post files changed (by their paths below content/posts), if it
     can be made from the records: the number of files it wrote, of files the site has, and
     whether it indexed a part of the search index again. Otherwise None, with nothing
-    changed."""
-    if not files_intact(config.out_dir, manifest.files):
-        return None  # the pages it would keep must be the very files the last build wrote
+    changed. site_as_left() says whether the site folder holds exactly the files the last
+    build wrote (write.holds_exactly), which the pages it keeps must be: asked before
+    anything is written."""
     records = Records.open(config)
     if records is None:
         return None
     with closing(records):
         try:
-            return _quick_build(config, now, manifest, changed, records)
+            return _quick_build(config, now, manifest, changed, records, site_as_left)
         except (GiveWay, FragmentLost):
             return None
 
 
 def _quick_build(
-    config: Config, now: datetime, manifest: Manifest, changed: set[str], records: Records
+    config: Config,
+    now: datetime,
+    manifest: Manifest,
+    changed: set[str],
+    records: Records,
+    site_as_left: Callable[[], bool],
 ) -> tuple[int, int, bool]:
     edit = made_again(config, PublishedAt(now), changed, records)
+    if not site_as_left():
+        raise GiveWay  # a page's file changed, or a file was added or removed, by hand
     files = edit.files
     manifest = replace(
         manifest,
@@ -300,8 +307,6 @@ def _quick_build(
         racy=(manifest.racy - changed) | {rel for rel, entry in files.items() if not entry.trusted},
     )
     if not edit.edited:
-        if not holds_only(config.out_dir, manifest.files.keys(), manifest.folders):
-            raise GiveWay  # but a file was added to the site by hand (as from_records checks)
         records.save(files, {}, [], set(), {}, manifest)
         return 0, len(manifest.files), False
 
@@ -321,7 +326,7 @@ def _quick_build(
     folders = manifest.folders.touched(out, [*written, *removed]) if manifest.folders else None
     site_files = {name: found for name, found in manifest.files.items() if name not in removed}
     manifest = replace(manifest, files={**site_files, **written}, folders=folders)
-    now_shown = {  # each page's file as written now, or as files_intact found it
+    now_shown = {  # each page's file as written now, or as site_as_left found it
         site_path: PageRecord(
             page.path.as_posix(),
             inputs,

@@ -165,6 +165,15 @@ def test_render_workers_leave_stopping_to_their_parent() -> None:
     assert said.strip() == "{('ignored', 'default', 'default')}"
 
 
+# How the scripts below end: whether the process has a child left, running or unreaped
+NO_CHILD_LEFT = """
+try:
+    os.waitpid(-1, os.WNOHANG)
+    print("a child is left")
+except ChildProcessError:
+    print("no child left")
+"""
+
 # In a fresh process (see above): in_halves, when its child fails, and when its own half does
 HALVES = """
 import os
@@ -188,15 +197,48 @@ try:
     in_halves(fails_here, list(range(6)))
 except ValueError:
     print("raised")
-try:
-    os.waitpid(-1, os.WNOHANG)
-    print("a child is left")
-except ChildProcessError:
-    print("no child left")
 """
 
 
 def test_in_halves_makes_a_failed_childs_half_itself_and_leaves_no_child() -> None:
-    said = subprocess.run([sys.executable, "-c", HALVES], capture_output=True, text=True, check=True)
+    said = subprocess.run(
+        [sys.executable, "-c", HALVES + NO_CHILD_LEFT], capture_output=True, text=True, check=True
+    )
     assert said.stdout == "[0, 1, 4, 9, 16, 25]\nraised\nno child left\n"
     assert said.stderr == ""  # the child's failure is not the editor's to read
+
+
+# In a fresh process (see above): meanwhile, whose check is made by a child, or here
+MEANWHILE = """
+import os, time
+from ihv_archive.children import meanwhile
+
+parent = os.getpid()
+
+def by_whom():
+    return os.getpid() != parent  # True in the child
+
+def fails_in_the_child():
+    if os.getpid() != parent:
+        raise RuntimeError("the child fails")
+    return True
+
+with meanwhile(by_whom) as answer:
+    print("made by a child:", answer(), answer())
+with meanwhile(fails_in_the_child) as answer:
+    print("made here instead:", answer())
+with meanwhile(lambda: time.sleep(60) or True) as answer:
+    pass  # not asked: the child is stopped
+"""
+
+
+def test_meanwhile_has_a_child_make_the_check_or_makes_it_itself() -> None:
+    said = subprocess.run(
+        [sys.executable, "-c", MEANWHILE + NO_CHILD_LEFT],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert said.stdout == "made by a child: True True\nmade here instead: True\nno child left\n"
+    assert said.stderr == ""
