@@ -61,6 +61,21 @@ def _start_worker(parent: int) -> None:
             signal.signal(number, signal.SIG_DFL)
 
 
+def _fork(run: Callable[[], int]) -> int:
+    """Fork a child that runs `run`, whose result is its exit status (2 if it raises), and
+    ends there whatever happens: it never returns into the parent's code. The child's pid."""
+    parent = os.getpid()
+    child = os.fork()
+    if child == 0:
+        status = 2
+        try:
+            _start_worker(parent)
+            status = run()
+        finally:
+            os._exit(status)
+    return child
+
+
 def in_parallel(
     task: Callable[[Any], Any], items: list[Any], workers: int, doing: str, progress: Progress | None
 ) -> Iterator[Any]:
@@ -100,20 +115,16 @@ def in_halves(task: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         return [task(item) for item in items]
     import pickle  # here, as multiprocessing is: most builds start no child
 
-    parent = os.getpid()
     readable, writable = os.pipe()
-    child = os.fork()
-    if child == 0:
-        status = 1
-        try:  # never return into the parent's code: whatever happens, end here
-            os.close(readable)
-            _start_worker(parent)
-            made = pickle.dumps([task(item) for item in items[half:]], protocol=pickle.HIGHEST_PROTOCOL)
-            with open(writable, "wb") as out:
-                out.write(made)
-            status = 0
-        finally:
-            os._exit(status)
+
+    def send_the_later_half() -> int:
+        os.close(readable)
+        made = pickle.dumps([task(item) for item in items[half:]], protocol=pickle.HIGHEST_PROTOCOL)
+        with open(writable, "wb") as out:
+            out.write(made)
+        return 0
+
+    child = _fork(send_the_later_half)
     os.close(writable)
     with open(readable, "rb") as pipe:
         try:
@@ -138,15 +149,7 @@ def meanwhile(check: Callable[[], bool]) -> Iterator[Callable[[], bool]]:
     if not may_run_python_in_a_child():
         yield check
         return
-    parent = os.getpid()
-    child = os.fork()
-    if child == 0:
-        status = 2
-        try:  # never return into the parent's code: whatever happens, end here
-            _start_worker(parent)
-            status = 0 if check() else 1
-        finally:
-            os._exit(status)
+    child = _fork(lambda: 0 if check() else 1)
     exit_code: int | None = None
     answer: bool | None = None
 
