@@ -107,8 +107,8 @@ def in_parallel(
 def in_halves(task: Callable[[Any], Any], items: list[Any]) -> list[Any]:
     """[task(item) for item in items], the later half made by a forked child while this
     process makes the first. For work done before the render workers start, whose results
-    cost little to send (load.py's parsing: a post takes some 150 µs to read and parse and
-    6 µs to unpickle), and which in_parallel would leave this process idle for. All here
+    cost little to send (load.py's parsing: a post takes 150-300 µs to read and parse, and
+    some 12 µs to unpickle), and which in_parallel would leave this process idle for. All here
     when a child may not run Python; the child's half is made here too if it fails."""
     half = len(items) // 2
     if half == 0 or not may_run_python_in_a_child():
