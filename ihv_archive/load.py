@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -140,8 +141,9 @@ def load_post(
 ) -> Post | list[Problem]:
     """One post file; shown_dir is the posts folder as editors see it (worked out once a load)."""
     shown = f"{shown_dir or display_path(config.posts_dir)}/{rel}"
+    context = (shown, tags_key or vocabulary_key(tags), config.timezone)
     if os.path.islink(file) and not Path(file).resolve().is_relative_to(config.content_dir.resolve()):
-        return [
+        refused = [
             Problem(
                 shown,
                 None,
@@ -149,7 +151,14 @@ def load_post(
                 "copy the file into content/posts instead",
             )
         ]
-    context = (shown, tags_key or vocabulary_key(tags), config.timezone)
+        # Never read (it could be anything), but kept as a file read, so that
+        # changed_since_loaded does not count it as changed ever after. By its target's
+        # signature, which vouches for what refuses it whenever it was taken: another target
+        # or a copy in the link's place is another file (inode), and the bytes do not matter.
+        if cache is not None:
+            with suppress(OSError):  # a link to nothing: left to count as changed
+                cache.entries[rel] = ParsedFile(signature_of(os.stat(file)), True, context, "", refused)
+        return refused
     entry = cache.entries.get(rel) if cache else None
     try:
         stat = os.stat(file)
@@ -173,10 +182,14 @@ def load_post(
         if cache is not None:
             cache.parsed += 1
     if cache is not None:
-        settled = time.time_ns() - RACY_NS
-        trusted = stat.st_mtime_ns < settled and stat.st_ctime_ns < settled
-        cache.entries[rel] = ParsedFile(signature, trusted, context, key, result)
+        cache.entries[rel] = ParsedFile(signature, settled(stat), context, key, result)
     return result
+
+
+def settled(stat: os.stat_result) -> bool:
+    """Can the file's signature vouch for its bytes: was it last changed well before now?"""
+    before = time.time_ns() - RACY_NS
+    return stat.st_mtime_ns < before and stat.st_ctime_ns < before
 
 
 def load(config: Config, cache: ParseCache | None = None, workers: int = 1) -> Loaded:
@@ -198,11 +211,12 @@ def load(config: Config, cache: ParseCache | None = None, workers: int = 1) -> L
     if cache is not None:
         cache.parsed = 0
 
-    def parse_new(item: tuple[str, str]) -> tuple[Post | list[Problem], ParsedFile | None]:
-        """A file the cache has no entry for: what it holds, and its entry (if it was read)."""
+    def parse_new(item: tuple[str, str]) -> tuple[Post | list[Problem], ParsedFile | None, int]:
+        """A file the cache has no entry for: what it holds, its entry (if it has one now),
+        and whether it was parsed (1) or not (0: unreadable, or refused unread)."""
         own = ParseCache()  # so that a child's entries come back with its results
         result = load_post(*item, config, tags, own, shown_dir, tags_key)
-        return result, own.entries.get(item[0])
+        return result, own.entries.get(item[0]), own.parsed
 
     # Most of a cold build's loading: with workers, a child parses half meanwhile.
     unknown = [item for item in files if cache is None or item[0] not in cache.entries]
@@ -213,10 +227,10 @@ def load(config: Config, cache: ParseCache | None = None, workers: int = 1) -> L
     made = dict(zip((rel for rel, _ in unknown), new, strict=True))
     for rel, file in files:
         if rel in made:
-            result, entry = made[rel]
+            result, entry, parsed = made[rel]
             if cache is not None and entry is not None:
                 cache.entries[rel] = entry
-                cache.parsed += 1
+                cache.parsed += parsed
         else:
             result = load_post(rel, file, config, tags, cache, shown_dir, tags_key)
         if isinstance(result, Post):
