@@ -817,9 +817,9 @@ def test_a_first_build_with_no_cache_to_start_from_leaves_the_preview_as_it_was_
     archive: Path, tmp_path: Path
 ) -> None:
     """With no cache to start from, the dev server's first build makes a new preview beside
-    the old one, written as it is rendered, as `build` makes a site. If it finds problems,
-    the old preview stays as it was and nothing is left beside it; once they are fixed, the
-    preview is a cold build's (the pages of the build that failed are not taken for files)."""
+    the old one, as `build` makes a site. If it finds problems, the old preview stays as it
+    was and nothing is left beside it; once they are fixed, the preview is a cold build's
+    (the pages of the build that failed are not taken for files)."""
     from ihv_archive import serve
 
     last = restarted(archive)

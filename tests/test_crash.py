@@ -174,12 +174,15 @@ except ChildProcessError:
     print("no child left")
 """
 
-# In a fresh process (see above): in_halves, when its child fails, and when its own half does
+# In a fresh process (see above): in_halves, whose child makes the later half, when its
+# child fails, and when its own half does
 HALVES = """
 import os
 from ihv_archive.children import in_halves
 
 parent = os.getpid()
+
+print(in_halves(lambda n: "here" if os.getpid() == parent else "child", list(range(6))))
 
 def in_the_parent_only(n):
     if os.getpid() != parent:
@@ -200,11 +203,13 @@ except ValueError:
 """
 
 
-def test_in_halves_makes_a_failed_childs_half_itself_and_leaves_no_child() -> None:
+def test_in_halves_has_a_child_make_the_later_half_or_makes_it_itself() -> None:
     said = subprocess.run(
         [sys.executable, "-c", HALVES + NO_CHILD_LEFT], capture_output=True, text=True, check=True
     )
-    assert said.stdout == "[0, 1, 4, 9, 16, 25]\nraised\nno child left\n"
+    assert said.stdout == (
+        "['here', 'here', 'here', 'child', 'child', 'child']\n[0, 1, 4, 9, 16, 25]\nraised\nno child left\n"
+    )
     assert said.stderr == ""  # the child's failure is not the editor's to read
 
 

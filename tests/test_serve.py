@@ -308,7 +308,7 @@ def test_the_first_build_is_served_before_it_is_saved(archive: Path) -> None:
 
 
 # `serve`, with a browser that asks for the home page while the first build runs, and leaves
-# (its connection reset) before the answer.
+# (its connection reset) before the answer; saying when each request is over.
 SERVE_WITH_A_BROWSER_THAT_LEAVES = """
 import socket, struct, sys
 from pathlib import Path
@@ -325,13 +325,21 @@ def with_a_browser_leaving(rebuilder):
     return rebuild(rebuilder)
 
 serve.Rebuilder.rebuild = with_a_browser_leaving
+over = serve.PreviewServer.shutdown_request  # after each request, and any error it printed
+
+def said_when_over(server, request):
+    over(server, request)
+    print("a request is over", flush=True)
+
+serve.PreviewServer.shutdown_request = said_when_over
 """
 
 
 def test_a_browser_that_leaves_before_its_answer_shows_no_traceback(archive: Path) -> None:
     with serving_as(SERVE_WITH_A_BROWSER_THAT_LEAVES, archive) as running:
         assert running.get("/news-archive/")[0] == 200  # served after the one that left
-        time.sleep(0.5)
+        # Counted in the whole log: two threads' prints may share a line
+        wait_for(lambda: "".join(running.log).count("a request is over") == 2, "both requests to be over")
         assert not any("Traceback" in line or "Error" in line for line in running.log), running.log
 
 
