@@ -182,14 +182,10 @@ def load_post(
         if cache is not None:
             cache.parsed += 1
     if cache is not None:
-        cache.entries[rel] = ParsedFile(signature, settled(stat), context, key, result)
+        settled = time.time_ns() - RACY_NS
+        trusted = stat.st_mtime_ns < settled and stat.st_ctime_ns < settled
+        cache.entries[rel] = ParsedFile(signature, trusted, context, key, result)
     return result
-
-
-def settled(stat: os.stat_result) -> bool:
-    """Can the file's signature vouch for its bytes: was it last changed well before now?"""
-    before = time.time_ns() - RACY_NS
-    return stat.st_mtime_ns < before and stat.st_ctime_ns < before
 
 
 def load(config: Config, cache: ParseCache | None = None, workers: int = 1) -> Loaded:
