@@ -11,12 +11,13 @@ only what some posts show changed (their text, title or summary), the quick rebu
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from .cache import BuildCache, Manifest, clear, mark_used, read_manifest
+from .cache import BuildCache, Manifest, clear, mark_used, read_manifest, save_manifest
 from .children import Progress, meanwhile
 from .config import Config
 from .digest import digest
@@ -151,15 +152,25 @@ def from_records(
     recover(config.out_dir)  # what a killed build may have left: the site as it was, if it can
     # Whether the site holds exactly the files the last build wrote is found by a child
     # meanwhile: 13,500 files at 10,000 posts, a sixth of a build after an edit, before.
+    checked_from = time.time_ns()
     with meanwhile(partial(holds_exactly, config.out_dir, manifest.files, manifest.folders)) as site_as_left:
         if (changed := changed_posts(config.posts_dir, manifest.posts)) is None:
             return None
+        # To record once the check finds the site as left: the racy folders it listed, if
+        # settled, need not be listed again (after a whole build, a few thousand of them).
+        checked = (
+            replace(manifest, folders=manifest.folders.settled(checked_from))
+            if manifest.folders
+            else manifest
+        )
         if not changed and not manifest.racy:
             if not site_as_left():
                 return None
+            if checked.folders is not manifest.folders:
+                save_manifest(config, checked)
             mark_used(config)
             return recorded_result(manifest, 0, len(manifest.files))
-        if (quick := quick_build(config, now, manifest, changed | manifest.racy, site_as_left)) is None:
+        if (quick := quick_build(config, now, checked, changed | manifest.racy, site_as_left)) is None:
             return None
     written, files, indexed = quick
     return recorded_result(manifest, written, files, indexed)

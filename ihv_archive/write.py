@@ -189,6 +189,16 @@ class Folders:
                 recent.add(folder)
         return cls(signatures, frozenset(recent))
 
+    def settled(self, checked_from_ns: int) -> Folders:
+        """These signatures once a check that began at `checked_from_ns` (time.time_ns()) has
+        found every folder as signed, and the racy ones holding their names (holds_only). A
+        racy folder whose time is well before that check's was not changed within the clock
+        tick the check began in: the names it was found with are those it holds while its
+        signature stays the same, so it need not be listed again."""
+        before = checked_from_ns - RACY_NS
+        racy = frozenset(name for name in self.racy if self.signatures[name][0] >= before)
+        return self if racy == self.racy else replace(self, racy=racy)
+
     def touched(self, top: Path, files: Iterable[str]) -> Folders | None:
         """These signatures after the files were replaced in place (replace_files): the folders
         holding them taken again, as changed just now (they are listed, in case a name was

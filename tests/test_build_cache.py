@@ -186,6 +186,40 @@ def test_a_file_added_within_the_clock_tick_of_the_last_build_is_seen(
     assert tree_bytes(archive / "site", search_index=False) == cold_build(archive, tmp_path)
 
 
+def test_a_racy_folder_found_as_it_was_is_listed_no_more_and_still_guards(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folders a build has just written are racy: the next build lists them to see that
+    no file was added. Once a check finds them as they were, well after they last changed,
+    their signatures vouch for them, and they are listed no more; a file added then changes
+    the folder's signature, so it is still seen."""
+    monkeypatch.setattr(load_module, "RACY_NS", 0)  # the post files settled; the site's folders not
+    build(archive, capsys, "--no-search")
+    config = load_config(archive)
+
+    def racy() -> frozenset[str]:
+        manifest = cache_module.read_manifest(config)
+        assert manifest is not None and manifest.folders is not None
+        return manifest.folders.racy
+
+    just_written = racy()
+    assert ONE_PAGE.rpartition("/")[0] in just_written
+    with monkeypatch.context() as from_records:
+        from_records.setattr(pipeline, "load", refuse)
+        build(archive, capsys, "--no-search")  # within their clock tick: still racy
+        assert racy() == just_written
+        from_records.setattr(write_module, "RACY_NS", 0)  # as if they were written long ago
+        edit(archive / POSTS / "working-together.md", "A year later.", "A year later, again.")
+        build(archive, capsys, "--no-search")  # the quick rebuild: only what it wrote is racy
+        assert ONE_PAGE.rpartition("/")[0] not in racy() and "posts/2024/working-together" in racy()
+        build(archive, capsys, "--no-search")  # up to date
+        assert racy() == frozenset()
+        build(archive, capsys, "--no-search")  # and up to date again, the folders vouching for it
+    (archive / "site" / ONE_PAGE).with_name("stray.html").write_text("not ours")
+    build(archive, capsys, "--no-search")
+    assert tree_bytes(archive / "site") == cold_build(archive, tmp_path)
+
+
 def test_a_scheduled_post_appears_on_its_date_though_no_file_changed(archive: Path) -> None:
     config = load_config(archive)
     now = datetime(2030, 1, 1, tzinfo=config.zone)
