@@ -174,13 +174,6 @@ def read_manifest(config: Config) -> Manifest | None:
     return manifest if isinstance(manifest, Manifest) else None
 
 
-def save_manifest(config: Config, manifest: Manifest) -> None:
-    """Record the manifest again, the rest of the cache as it is (if it is still this code's)."""
-    if (records := Records.open(config)) is not None:
-        with closing(records), records.db:
-            records.save_manifest(manifest)
-
-
 def mark_used(config: Config) -> None:
     """A build that had nothing to do still counts as recent use of its cache (prune)."""
     with suppress(OSError):
@@ -695,12 +688,9 @@ class Records:
                     for site_path, r in pages.items()
                 ],
             )
-            self.save_manifest(manifest)
-
-    def save_manifest(self, manifest: Manifest) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('manifest', ?)", (pickle.dumps(manifest, protocol=5),)
-        )
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('manifest', ?)", (pickle.dumps(manifest, protocol=5),)
+            )
 
 
 # Beside a dev server's preview: a search index it set aside to delete, or the snapshot of

@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from .cache import BuildCache, Manifest, clear, mark_used, read_manifest, save_manifest
+from .cache import BuildCache, Manifest, clear, mark_used, read_manifest
 from .children import Progress, meanwhile
 from .config import Config
 from .digest import digest
@@ -156,21 +156,18 @@ def from_records(
     with meanwhile(partial(holds_exactly, config.out_dir, manifest.files, manifest.folders)) as site_as_left:
         if (changed := changed_posts(config.posts_dir, manifest.posts)) is None:
             return None
-        # To record once the check finds the site as left: the racy folders it listed, if
-        # settled, need not be listed again (after a whole build, a few thousand of them).
-        checked = (
-            replace(manifest, folders=manifest.folders.settled(checked_from))
-            if manifest.folders
-            else manifest
-        )
         if not changed and not manifest.racy:
             if not site_as_left():
                 return None
-            if checked.folders is not manifest.folders:
-                save_manifest(config, checked)
             mark_used(config)
             return recorded_result(manifest, 0, len(manifest.files))
-        if (quick := quick_build(config, now, checked, changed | manifest.racy, site_as_left)) is None:
+        # What the quick rebuild records if the check finds the site as left: the racy
+        # folders it listed, once settled, need not be listed again (after a whole build, a
+        # few thousand). A build that finds the site up to date writes nothing: it leaves
+        # them to this.
+        if manifest.folders is not None:
+            manifest = replace(manifest, folders=manifest.folders.settled(checked_from))
+        if (quick := quick_build(config, now, manifest, changed | manifest.racy, site_as_left)) is None:
             return None
     written, files, indexed = quick
     return recorded_result(manifest, written, files, indexed)
