@@ -152,7 +152,7 @@ def from_records(
     recover(config.out_dir)  # what a killed build may have left: the site as it was, if it can
     # Whether the site holds exactly the files the last build wrote is found by a child
     # meanwhile: 13,500 files at 10,000 posts, a sixth of a build after an edit, before.
-    checked_from = time.time_ns()
+    checked_from = time.time_ns()  # the check begins no earlier (Folders.settled, below)
     with meanwhile(partial(holds_exactly, config.out_dir, manifest.files, manifest.folders)) as site_as_left:
         if (changed := changed_posts(config.posts_dir, manifest.posts)) is None:
             return None
