@@ -59,7 +59,7 @@ from .render import (
     posts_named,
     render_body,
 )
-from .search import part_files, run_pagefind, same_as_before
+from .search import index_parts, part_files, same_as_before
 from .urls import Urls
 from .validate import is_published
 from .write import link_file, replace_files, write_file
@@ -363,7 +363,7 @@ def reindex(
                 write_file(str(folder), name, contents[name])
             else:
                 link_file(str(folder), name, f"{config.out_dir}/{name}")
-    run_pagefind(folder, config.language, parts, os.cpu_count() or 1)
+    index_parts(folder, config.language, parts, os.cpu_count() or 1, config.out_dir, manifest.files)
     moved: dict[str, str] = {}
     removed: set[str] = set()
     for bundle, _ in parts:

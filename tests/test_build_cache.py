@@ -7,7 +7,9 @@ copy of the project (no .cache/, no site/), made after the same changes.
 from __future__ import annotations
 
 import gc
+import gzip
 import io
+import json
 import os
 import re
 import shutil
@@ -1033,6 +1035,126 @@ def test_index_files_that_come_out_the_same_are_not_rewritten(
     assert [p for p in same if after[p][0] != before[p][0]] == []  # each kept its very file
     assert written(summary) == changed and "search indexed" in summary
     assert search_index_is_whole(site)
+
+
+def fragments(site: Path) -> dict[str, bytes]:
+    """The search index's fragment files (a page's text each, named by a digest of it)."""
+    return {
+        p.relative_to(site).as_posix(): p.read_bytes() for p in sorted(site.glob("pagefind/**/fragment/*"))
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [("Text.", "Text, with a zebra."), ("tags: []", "tags: [policy]")],
+    ids=["text: the quick rebuild", "tags: the whole build"],
+)
+def test_pagefind_is_given_the_unchanged_pages_fragments_and_makes_a_cold_builds_index(
+    archive: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: tuple[str, str],
+) -> None:
+    """Pagefind makes no fragment whose file is there already: a part indexed again is seeded
+    with its unchanged pages' fragments, and Pagefind makes only the others. The index's
+    fragments are then a cold build's, file for file, and none is left over."""
+    build(archive, capsys)
+    site = archive / "site"
+    there_when_run: list[list[str]] = []
+    real = search.run_pagefind
+
+    def seen(folder: Path, language: str, parts: list[Any], *args: Any, **kwargs: Any) -> None:
+        there_when_run.extend(
+            sorted(f.name for f in (folder / bundle).glob("fragment/*")) for bundle, _ in parts
+        )
+        real(folder, language, parts, *args, **kwargs)
+
+    monkeypatch.setattr(search, "run_pagefind", seen)
+    edit(archive / "content/posts/2023/year-only.md", *change)
+    assert "search indexed" in build(archive, capsys)
+    made = fragments(site)
+    assert there_when_run and all(there_when_run), there_when_run  # seeded, and not indexed again
+    names = {name.rsplit("/", 1)[1] for name in made}
+    assert all(set(seeds) < names for seeds in there_when_run)  # each seed a fragment of the index
+    cold = tmp_path / "cold"
+    shutil.copytree(archive, cold, ignore=shutil.ignore_patterns(".cache", "site"))
+    assert run(cold, "build") == 0
+    assert made == fragments(cold / "site")
+    assert search_index_is_whole(site)
+
+
+def small_page(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'<!DOCTYPE html><html lang="en"><head><title>{text}</title></head>'
+        f"<body><main data-pagefind-body><h1>{text}</h1><p>{text}, and more words.</p></main></body></html>"
+    )
+
+
+def test_a_part_whose_seeds_do_not_stand_is_indexed_again_from_nothing(tmp_path: Path) -> None:
+    """The last index has a fragment under a name this Pagefind would not give it (as another
+    version might have): seeded, Pagefind makes the page's fragment under its own name, so the
+    seed does not stand, and the part is indexed again without seeds."""
+    part = [("pagefind/all/", (2020,))]
+    old_site, new_site, clean = tmp_path / "old", tmp_path / "new", tmp_path / "clean"
+    for slug in "abc":
+        small_page(old_site / f"posts/2020/{slug}/index.html", f"Page {slug}")
+    search.run_pagefind(old_site, "en", part)
+    (renamed,) = [
+        f
+        for f in old_site.glob("pagefind/all/fragment/*")
+        if search.fragment_page(f.read_bytes()) == "posts/2020/a/index.html"
+    ]
+    renamed.rename(renamed.with_name("en_0000000.pf_fragment"))
+    for slug in "ab":
+        (new_site / f"posts/2020/{slug}").mkdir(parents=True)
+        os.link(old_site / f"posts/2020/{slug}/index.html", new_site / f"posts/2020/{slug}/index.html")
+    small_page(new_site / "posts/2020/c/index.html", "Page c, changed")
+    shutil.copytree(new_site, clean)
+    search.run_pagefind(clean, "en", part)
+
+    search.index_parts(new_site, "en", part, 1, old_site, search.part_files(old_site, "pagefind/all/"))
+    assert fragments(new_site) == fragments(clean)
+    assert not (new_site / "pagefind/all/fragment/en_0000000.pf_fragment").exists()
+
+
+def fake_fragment(url: str) -> bytes:
+    return gzip.compress(b'pagefind_dcd{"url":"' + url.encode() + b'","content":"Words."}')
+
+
+SEED, SEEDED_PAGE = "pagefind/all/fragment/en_abcdef1.pf_fragment", "posts/2020/a/index.html"
+SEEDS_AFTER_A_RUN: dict[str, tuple[dict[str, bytes], str, bool]] = {
+    # what Pagefind left beside the seed; the version of the last index; whether the seed stands
+    "another page's fragment": ({"en_1234567.pf_fragment": fake_fragment("/posts/2020/c/")}, "1.5.2", True),
+    "a fragment sharing the seed's 7 digits": (
+        {"en_abcdef12.pf_fragment": fake_fragment("/posts/2020/c/")},
+        "1.5.2",
+        False,
+    ),
+    "another fragment for the seed's page": (
+        {"en_7654321.pf_fragment": fake_fragment("/posts/2020/a/")},
+        "1.5.2",
+        False,
+    ),
+    "the seed written into": ({"en_abcdef1.pf_fragment": fake_fragment("/posts/2020/a/")}, "1.5.2", False),
+    "the last index made by another version": ({}, "1.4.0", False),
+}
+
+
+@pytest.mark.parametrize("after", SEEDS_AFTER_A_RUN.values(), ids=SEEDS_AFTER_A_RUN.keys())
+def test_a_seed_stands_only_if_the_run_can_have_made_it_for_its_page(
+    tmp_path: Path, after: tuple[dict[str, bytes], str, bool]
+) -> None:
+    left, old_version, stands = after
+    folder, old_site = tmp_path / "new", tmp_path / "old"
+    for top, version in ((folder, "1.5.2"), (old_site, old_version)):
+        (top / "pagefind/all/fragment").mkdir(parents=True)
+        (top / "pagefind/all/pagefind-entry.json").write_text(json.dumps({"version": version}))
+    (folder / SEED).touch()  # a seed: an empty file of ours under the fragment's name
+    for name, content in left.items():
+        (folder / "pagefind/all/fragment" / name).write_bytes(content)
+    assert search.seeds_stand(folder, "pagefind/all/", {SEED: SEEDED_PAGE}, old_site) is stands
 
 
 def test_an_edit_re_indexes_only_its_part_of_the_search_index(
