@@ -7,7 +7,9 @@ so a site and its index are always published together.
 The index comes in parts, by whole years (Urls.search_parts), each a Pagefind bundle of its
 own; the search page merges them in the browser (Pagefind's mergeIndex). Pagefind can only
 index a bundle whole, so parts are what make an edit cheap: only the edited post's part is
-indexed again, and the others are carried over from the last build.
+indexed again, and the others are carried over from the last build. Within that part,
+Pagefind is given the unchanged pages' fragments from the last index (seed_fragments), so
+that it makes only the changed pages'.
 """
 
 from __future__ import annotations
