@@ -363,12 +363,12 @@ def reindex(
                 write_file(str(folder), name, contents[name])
             else:
                 link_file(str(folder), name, f"{config.out_dir}/{name}")
-    index_parts(folder, config.language, parts, os.cpu_count() or 1, config.out_dir, manifest.files)
+    kept = index_parts(folder, config.language, parts, os.cpu_count() or 1, config.out_dir, manifest.files)
     moved: dict[str, str] = {}
     removed: set[str] = set()
     for bundle, _ in parts:
         made = part_files(folder, bundle)
-        same = same_as_before(folder, made, config.out_dir)
+        same = kept | same_as_before(folder, made.keys() - kept, config.out_dir)
         moved.update({name: f"{folder}/{name}" for name in made if name not in same})
         folder_of_part = bundle.rstrip("/") + "/"
         removed |= {name for name in manifest.files if name.startswith(folder_of_part)} - made.keys()

@@ -75,12 +75,12 @@ def index_search(
             files.update(mine)
         else:
             to_index.append((bundle, years))
-    index_parts(site_dir, language, to_index, at_once, old_site, recorded, stop)
+    kept = index_parts(site_dir, language, to_index, at_once, old_site, recorded, stop)
     made = {name: found for bundle, _ in to_index for name, found in part_files(site_dir, bundle).items()}
-    same: set[str] = set()
+    same = set(kept)  # the seeds that stood are the old site's files already
     if old_site is not None:
-        same = same_as_before(site_dir, made, old_site)
-        for name in same:  # the old site's very file instead
+        same |= same_as_before(site_dir, made.keys() - kept, old_site)
+        for name in same - kept:  # the old site's very file instead
             os.unlink(site_dir / name)
             keep(str(old_site / name), str(site_dir / name), old_site)
             made[name] = signature(site_dir / name)
@@ -95,13 +95,15 @@ def index_parts(
     old_site: Path | None = None,
     recorded: Mapping[str, Signature] | None = None,
     stop: threading.Event | None = None,
-) -> None:
+) -> set[str]:
     """Pagefind on each part (run_pagefind). With the last index (old_site's files, as
     `recorded`), each part is first seeded with the fragments of its pages that have not
-    changed (seed_fragments); a part whose seeds do not stand is indexed again from nothing."""
+    changed (seed_fragments); a part whose seeds do not stand is indexed again from nothing.
+    Returns the files that are the old site's very files now (the seeds that stood)."""
+    kept: set[str] = set()
     if old_site is None or not recorded:
         run_pagefind(folder, language, parts, at_once, stop)
-        return
+        return kept
     seeds = {bundle: seed_fragments(folder, bundle, old_site, recorded) for bundle, _ in parts}
     run_pagefind(folder, language, parts, at_once, stop)
     again = []
@@ -112,10 +114,12 @@ def index_parts(
             for name in seeds[bundle]:  # the last index's very file, where Pagefind found its seed
                 os.unlink(folder / name)
                 keep(str(old_site / name), str(folder / name), old_site)
+            kept |= seeds[bundle].keys()
         else:
             shutil.rmtree(folder / bundle)
             again.append((bundle, years))
     run_pagefind(folder, language, again, at_once, stop)
+    return kept
 
 
 # Pagefind keeps each page's text in a fragment file named by the first 7 hex digits of a
