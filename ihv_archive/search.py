@@ -168,8 +168,8 @@ def seed_fragments(
     of its pages that is there unchanged: the very file the old site has (a hard link). Only
     fragments still as the last build recorded them, and named by 7 digits that no other of
     them shares. Returns the page of each fragment seeded, by its name."""
-    top, old = str(folder), str(old_site)
-    fragments = {name: found for name, found in recorded.items() if name.startswith(fragments_of(bundle))}
+    top, old, below = str(folder), str(old_site), fragments_of(bundle)
+    fragments = {name: found for name, found in recorded.items() if name.startswith(below)}
     digits = Counter(fragment_digest(name)[:DIGEST_DIGITS] for name in fragments)
     seeded: dict[str, str] = {}
     for name, found in fragments.items():
@@ -187,11 +187,10 @@ def seed_fragments(
         except OSError:  # a page that is not in this part (or no more), or not as recorded
             continue
     if seeded:
-        seed = f"{top}/{fragments_of(bundle)}.seed"
-        write_file(top, fragments_of(bundle) + ".seed", b"")
+        write_file(top, below + ".seed", b"")
         for name in seeded:
-            os.link(seed, f"{top}/{name}")
-        os.unlink(seed)
+            os.link(f"{top}/{below}.seed", f"{top}/{name}")
+        os.unlink(f"{top}/{below}.seed")
     return seeded
 
 
@@ -209,8 +208,9 @@ def seeds_stand(folder: Path, bundle: str, seeded: dict[str, str], old_site: Pat
         return False
     pages = set(seeded.values())
     digits = {fragment_digest(name) for name in seeded}
-    for file in (folder / fragments_of(bundle)).iterdir():
-        if fragments_of(bundle) + file.name in seeded:
+    below = fragments_of(bundle)
+    for file in (folder / below).iterdir():
+        if below + file.name in seeded:
             continue
         if fragment_digest(file.name)[:DIGEST_DIGITS] in digits or fragment_page(file.read_bytes()) in pages:
             return False
