@@ -7,20 +7,17 @@ traceback: the people who meet them are editors, not programmers.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import TextIO
 
 from .config import load_config
 from .load import load_tags
 from .new import new_post
-from .pipeline import BuildResult, build, check, now_in
+from .pipeline import BuildResult, Options, build, check, now_in
 from .problems import Problem, ProblemsFound, display_path
 
 
@@ -77,35 +74,6 @@ def summary(result: BuildResult, out: str, seconds: float) -> str:
     )
 
 
-class LiveCount:
-    """A live count of the slow parts of a build ("Rendering posts 3,200/10,000 (32%)"), on a terminal
-    only and only once the build has taken a second: quick builds and logs stay quiet."""
-
-    AFTER_SECONDS = 1.0
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream, self.shown = stream, False
-        self.on = stream.isatty()
-        self.started, self.last = time.perf_counter(), float("-inf")
-
-    def __call__(self, doing: str, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if not self.on or now - self.started < self.AFTER_SECONDS or (now - self.last < 0.1 and done < total):
-            return
-        self.last, self.shown = now, True
-        count = f"{done:,}/{total:,} ({100 * done // total}%)" if total else f"{done:,}"
-        self.stream.write(f"\r{doing} {count}\x1b[K")
-        self.stream.flush()
-
-    def __enter__(self) -> LiveCount:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-
-
 def report(problems: ProblemsFound, command: str) -> int:
     for problem in problems.problems:
         print(problem, file=sys.stderr)
@@ -147,58 +115,26 @@ def new_command(args: argparse.Namespace) -> int:
 
 
 def run() -> int:
-    """The program (build.py, the ihv-archive script): main(), in a process that then ends."""
-    code = main(ending=True)
-    # Python's last act is a garbage collection that walks every object left, such as a
-    # build's 10,000 posts (0.15 s). Exit frees them all anyway: exempt them from it.
-    gc.freeze()
-    return code
+    """The program (build.py, the ihv-archive script)."""
+    return main()
 
 
-@contextmanager
-def no_cycle_collection(*, resume: bool = True) -> Iterator[None]:
-    """No cyclic garbage collection while a build runs (its render workers inherit this).
-
-    A build makes some hundred thousand objects that live until it ends (posts, pages, cache
-    entries) and almost no garbage in cycles until then: reference counting frees the rest.
-    Each full collection walks them all and finds nothing: at 10,000 posts an edit build made
-    four, 0.2-0.3 s of its 1.9 s. Its peak memory is the same without them. The dev
-    server, which runs for hours, keeps collecting, but for what its first build made
-    (serve.serve freezes that).
-
-    Collecting resumes afterwards unless `resume` is False, for a process that ends with the
-    build: the first allocation after it resumes collects every object the build left in the
-    youngest generation (at 10,000 posts some 270,000 of them: 0.17 s), only for exit to free
-    them all anyway."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled and resume:
-            gc.enable()
-
-
-def main(argv: Sequence[str] | None = None, *, ending: bool = False) -> int:
-    """The command line's commands. `ending`: the process ends when this returns (run)."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line's commands."""
     args = parser().parse_args(argv)
     started = time.perf_counter()
     try:
         if args.command == "build":
             config = load_config(args.root, base_url=args.base_url, out_dir=args.out)
-            with LiveCount(sys.stderr) as progress, no_cycle_collection(resume=not ending):
-                result = build(
-                    config, use_cache=not args.no_cache, search=not args.no_search, progress=progress
-                )
+            result = build(config, options=Options(search=not args.no_search), fresh=args.no_cache)
             for note in result.notes:
                 print(note, file=sys.stderr)
             print(summary(result, display_path(config.out_dir), time.perf_counter() - started))
         elif args.command == "check" and args.site is not None:
             return check_built_site(args)
         elif args.command == "check":
-            with LiveCount(sys.stderr) as progress, no_cycle_collection(resume=not ending):
-                site, pages = check(load_config(args.root), workers=os.cpu_count() or 1, progress=progress)
-            print(f"No problems: {len(site.posts)} posts would build {len(pages)} files.")
+            site, files = check(load_config(args.root), workers=os.cpu_count() or 1)
+            print(f"No problems: {len(site.posts)} posts would build {files} files.")
         elif args.command == "new":
             return new_command(args)
         elif args.command == "serve":

@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import PurePosixPath
 from typing import Any
@@ -62,48 +61,6 @@ class Source:
     listing: str
 
 
-class StoredText:
-    """Text kept elsewhere (the build cache), to be read only if it is needed (Utf8Text)."""
-
-    __slots__ = ("read",)
-
-    def __init__(self, read: Callable[[], bytes]) -> None:
-        self.read = read  # its UTF-8 bytes
-
-
-class Utf8Text:
-    """A text field that may be given as UTF-8 bytes, decoded each time it is read, or as
-    StoredText, read when first needed and then kept as bytes.
-
-    A post's body is most of its memory, and most builds never read most bodies: an edit
-    build reuses every page but a few, and a cold one renders bodies in worker processes.
-    So a post loaded from its file (`keyed`) keeps its body as UTF-8 bytes (about half the
-    memory of a str with curly quotes, which Python stores two bytes a character) until it
-    is rendered, and one read back from the build cache leaves it there until then."""
-
-    def __init__(self, name: str) -> None:
-        self.slot = f"_{name}"
-
-    def __get__(self, post: object, owner: type | None = None) -> str:
-        if post is None:
-            raise AttributeError  # no default: dataclasses make the field required
-        value = self._held(post)
-        return value.decode("utf-8") if isinstance(value, bytes) else value
-
-    def __set__(self, post: object, value: str | bytes | StoredText) -> None:
-        post.__dict__[self.slot] = value
-
-    def utf8(self, post: object) -> bytes:
-        value = self._held(post)
-        return value if isinstance(value, bytes) else value.encode("utf-8")
-
-    def _held(self, post: object) -> str | bytes:
-        value: str | bytes | StoredText = post.__dict__[self.slot]
-        if isinstance(value, StoredText):
-            value = post.__dict__[self.slot] = value.read()
-        return value
-
-
 @dataclass(frozen=True)
 class Post:
     path: str  # as shown to editors, e.g. content/posts/2024/x.md
@@ -113,7 +70,7 @@ class Post:
     date_precision: str
     tags: tuple[str, ...]
     summary: str
-    body: str  # may be held as UTF-8 bytes until read: see Utf8Text
+    body: str
     body_line: int  # file line of the body's first line, for messages
     slug: str
     updated: datetime | None = None
@@ -122,70 +79,13 @@ class Post:
     sources: tuple[Source, ...] = ()
     date_basis: str = ""
     imported_hash: str = ""
-    # What the post was parsed from (load.load_post): its bytes, its path below content/posts,
-    # the tag vocabulary and the time zone. Posts of equal keys render the same (they may
-    # differ in `path`, which only messages show), so caches and the render memo can compare
-    # a short key instead of the whole post.
+    # A digest of what the post was parsed from (load.py): posts of equal keys render the
+    # same, so the cache compares keys instead of whole posts.
     key: str = field(default="", compare=False, repr=False)
 
     @property
     def year(self) -> int:
         return self.date.year
-
-    def __hash__(self) -> int:
-        # Of fields that equality compares (so not the key), without the body: posts can be
-        # looked up in sets and dicts without it being decoded (posts equal in all else but
-        # their bodies are rare: they share a path).
-        return hash((self.path, self.title, self.date))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # For the build cache and worker processes. The body goes as UTF-8 bytes, and stays
-        # so until read (Utf8Text). Pickling the str itself would also make CPython keep a
-        # UTF-8 copy inside it, as much memory again.
-        state = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "body"}
-        return (_post_with, (_BODY.utf8(self), state))
-
-
-_BODY = Utf8Text("body")
-# Set on the class made by @dataclass, which has no class attribute for a field without a
-# default: its __init__ sets the field through this descriptor.
-Post.body = _BODY  # type: ignore[assignment]
-
-
-def keyed(post: Post, key: str) -> Post:
-    """The post with the key of what it was parsed from (load.py), and its body kept as UTF-8
-    bytes until read: a build holds every post, and renders few of them in its own process."""
-    return replace(post, key=key, body=_BODY.utf8(post))  # type: ignore[arg-type]  # Utf8Text takes bytes
-
-
-def _post_with(body: str | bytes | StoredText, state: dict[str, Any]) -> Post:
-    """A Post of this body and the state of one made by __init__ (each other field), made as
-    frozen dataclasses are copied, without __init__: a third of the time to read 10,000
-    posts back from the build cache. Unpickling a Post calls it (Post.__reduce__)."""
-    post = object.__new__(Post)
-    post.__dict__.update(state)
-    _BODY.__set__(post, body)
-    return post
-
-
-def shown_as(post: Post, path: str) -> Post:
-    """The same post under another name shown in messages (Post.path: the name depends on
-    the folder a build runs in)."""
-    return _post_with(post.__dict__[_BODY.slot], {**post.__dict__, "path": path})
-
-
-def body_apart(post: Post) -> tuple[Post, bytes | None]:
-    """The post with an empty body, and its body as UTF-8, or None if it was read back from
-    the build cache and is still there: the cache keeps them apart, so that a build reads
-    from it only the bodies it renders."""
-    stored = isinstance(post.__dict__[_BODY.slot], StoredText)
-    return _post_with(b"", post.__dict__), None if stored else _BODY.utf8(post)
-
-
-def body_given(post: Post, body: bytes | Callable[[], bytes]) -> None:
-    """Give a post read back without its body (body_apart) its body as UTF-8, or what reads
-    it when it is needed."""
-    _BODY.__set__(post, body if isinstance(body, bytes) else StoredText(body))
 
 
 # --- YAML with line numbers -------------------------------------------------------------

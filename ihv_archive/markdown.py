@@ -7,12 +7,10 @@ javascript:, vbscript:, file: and (non-image) data: links by itself: they stay p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 from urllib.parse import urljoin
 
-from linkify_it import LinkifyIt
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
@@ -26,68 +24,8 @@ Rewrite = Callable[[str, int | None], str]
 ABSOLUTE_BASE = "absolute_base"  # env key: when set, footnote links are made absolute against it
 
 
-class QuickLinkify(LinkifyIt):  # type: ignore[misc]
-    """linkify-it with the same answers from its pretest, found faster.
-
-    markdown-it asks `pretest` of every paragraph whether it may hold a bare link. The stock
-    test is one large case-insensitive regex, tried at every character: most of linkify's
-    cost, and linkify was a quarter of all Markdown parsing. It has three alternatives: a
-    scheme ("http:", "//", ...), a host (`host_fuzzy_test`: "localhost", "www.", or
-    something that starts at a '.': a TLD or an IP address), or an '@'. So: an '@' is a yes;
-    if a scheme, "localhost" or "www." is in the text, ignoring case, ask the stock test;
-    otherwise try the '.' alternatives, the very same regex text, only where there is a '.'.
-    The answer is always the stock one (tests/test_quick_linkify.py checks that, and
-    identical HTML on whole archives)."""
-
-    FIXED = "localhost|www\\.|"  # how linkify-it's host_fuzzy_test begins; the rest begins with '\\.'
-
-    def _compile(self) -> None:
-        super()._compile()
-        fuzzy: str = self.re["host_fuzzy_test"]
-        # The stock test's words, which "ignoring case" finds in the text as `folded` finds them
-        words = [name for name, value in self._compiled.items() if name and value] + ["localhost", "www."]
-        if not fuzzy.startswith(self.FIXED) or not all(w.isascii() and w == w.lower() for w in words):
-            self._dot_rest = None  # another linkify-it, or schemes `folded` cannot find: keep the stock test
-            return
-        self._dot_rest = re.compile(fuzzy[len(self.FIXED) :], re.IGNORECASE)
-        self._words = words
-
-    def pretest(self, text: str) -> bool:
-        if self._dot_rest is None:
-            return bool(super().pretest(text))
-        if "@" in text:
-            return True  # the stock pattern's last alternative
-        lowered = folded(text)
-        if any(word in lowered for word in self._words):
-            return bool(super().pretest(text))
-        match, at = self._dot_rest.match, text.find(".")
-        while at >= 0:
-            if match(text, at):
-                return True
-            at = text.find(".", at + 1)
-        return False
-
-
-# Python's regular expressions, ignoring case, take a character for an ASCII letter if its
-# simple lowercase is that letter (so "İ", U+0130, is an "i" and "K", the Kelvin sign, a
-# "k"), and also take "ı" (dotless i) for "i" and "ſ" (long s) for "s". str.lower() alone
-# makes "İ" two characters. (tests/test_quick_linkify.py checks this against every
-# character there is.)
-_AS_REGEX_SEES = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
-_AS_REGEX_SEES_TABLE = str.maketrans(_AS_REGEX_SEES)
-
-
-def folded(text: str) -> str:
-    """The text in lowercase, as regexes ignoring case see ASCII letters in it: every
-    character that one takes for an ASCII letter is that letter here."""
-    if not text.isascii() and any(odd in text for odd in _AS_REGEX_SEES):  # rare: translate is slow
-        text = text.translate(_AS_REGEX_SEES_TABLE)
-    return text.lower()
-
-
 def make_markdown(allow_html: bool = False) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": allow_html, "linkify": True, "xhtmlOut": False})
-    md.linkify = QuickLinkify()
     md.enable(["table", "strikethrough", "linkify"])
     md.use(footnote_plugin)
     md.use(anchors_plugin, min_level=2, max_level=4)

@@ -1,44 +1,36 @@
-"""The build, as a recipe: write(render(validate(load(config)))).
+"""The build, as a recipe: load -> validate -> render -> write, then the search index, then the swap.
 
-With the build cache (cache.py), load and render get last build's parse cache and render
-memo, so only what changed is parsed and rendered again, and the writer keeps the files
-whose pages did not change. Before any of that, from_records asks whether the last build's
-records are enough: if nothing it read or wrote has changed, there is nothing to do; if
-only what some posts show changed (their text, title or summary), the quick rebuild
-(quick.py) renders only the pages that show them, from the records, and reads nothing else.
+    loaded = load(config, cache.parsed())            posts and tags, parsed only if changed
+    site = validate(loaded, config, now)             what is published, and problems
+    for item in render(site, cache.memo(...)):       pages (unchanged ones without bytes),
+        staging.put(page) / cache.add_body(body)     bodies for the cache, problems
+    index_parts(staging.folder, ...)                 Pagefind, on the parts whose pages changed
+    staging.swap(); cache.save(...)                  the new site in place, then its records
+
+Before all that, a build whose inputs (every file it reads, by name, size, times and inode)
+are those of the last build, whose site folder holds exactly what it wrote, has nothing to do.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import partial
-from pathlib import Path
 
-from .cache import BuildCache, Manifest, clear, mark_used, read_manifest
-from .children import Progress, meanwhile
+from .cache import UNREADABLE, Cache, CacheDamaged, FileRecord, cache_file, code_version, prune
 from .config import Config
 from .digest import digest
-from .load import ParseCache, changed_posts, load
-from .problems import ProblemsFound
-from .quick import quick_build
-from .render import FragmentLost, Page, files_fingerprint, render, search_parts
-from .search import index_search
+from .load import load
+from .problems import Problem, ProblemsFound
+from .render import Body, Page, render, search_parts
+from .search import index_parts
 from .urls import Urls
 from .validate import Site, next_due, validate
-from .write import (
-    WRONG_SHAPE,
-    Listing,
-    Signature,
-    Staging,
-    files_below,
-    files_intact,
-    holds_exactly,
-    recover,
-    refuse_unsafe_out_dir,
-)
+from .write import Staging, files_below, intact, locked, recover, refuse_unsafe_out_dir
+
+RACY_NS = 2_000_000_000  # a file changed this recently may change again within the same clock tick
 
 
 @dataclass(frozen=True)
@@ -48,219 +40,205 @@ class BuildResult:
     pages: int  # HTML pages
     feeds: int
     rewritten: int  # files written anew; the others are the last build's, untouched
-    search: str  # "indexed", "reused" (no page changed) or "off"
+    search: str  # "indexed", "reused" (no part of it changed) or "off"
     notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Options:
+    search: bool = True
+    drafts: bool = False  # the dev server's --drafts and --future
+    future: bool = False
+    workers: int = os.cpu_count() or 1
 
 
 def now_in(config: Config) -> datetime:
     return datetime.now(config.zone)
 
 
-def check(
-    config: Config, now: datetime | None = None, *, workers: int = 1, progress: Progress | None = None
-) -> tuple[Site, list[Page]]:
-    """Everything a build does except writing: raises ProblemsFound listing every problem.
-    It reads the last build's cache, so that only what changed since is parsed and rendered
-    (a memo finds the same problems: it keeps no body or page that had one), and writes
-    nothing, not even the cache."""
+def check(config: Config, now: datetime | None = None, workers: int = 1) -> tuple[Site, int]:
+    """Everything a build does except writing: the site and how many files it would have, or
+    ProblemsFound listing every problem. It reads the last build's cache and writes nothing."""
     now = now or now_in(config)
-    cache = BuildCache.open(config, read_only=True)
+    file = cache_file(config)
+    cache = Cache.open(file, read_only=True) if file.exists() else Cache.in_memory()
     try:
-        site = validate(load(config, cache.parse_cache, workers), config, now)
-        try:
-            pages, problems = render(site, cache.memo, workers, progress)
-        except FragmentLost:  # a damaged cache: check everything, posts read again included
-            site = validate(load(config, ParseCache(), workers), config, now)
-            pages, problems = render(site, None, workers, progress)
+        return _check(config, now, cache, workers)
+    except (CacheDamaged, *UNREADABLE):
+        return _check(config, now, Cache.in_memory(), workers)
     finally:
         cache.close()
-    if site.problems or problems:
-        raise ProblemsFound([*site.problems, *problems])
-    return site, pages
+
+
+def _check(config: Config, now: datetime, cache: Cache, workers: int) -> tuple[Site, int]:
+    site = validate(load(config, cache.parsed()), config, now)
+    recorded = cache.files()
+    memo = cache.memo(
+        intact(config.out_dir, {path: signature for path, (_, _, signature) in recorded.items()})
+    )
+    problems, files = list(site.problems), 0
+    for item in render(site, memo, workers):
+        if isinstance(item, Problem):
+            problems.append(item)
+        files += isinstance(item, Page)
+    if problems:
+        raise ProblemsFound(problems)
+    return site, files
 
 
 def build(
     config: Config,
     now: datetime | None = None,
-    *,
-    use_cache: bool = True,
-    search: bool = True,
-    workers: int | None = None,
-    progress: Progress | None = None,
+    options: Options = Options(),
+    cache: Cache | None = None,
+    fresh: bool = False,
 ) -> BuildResult:
-    refuse_unsafe_out_dir(config.out_dir, [config.root, config.content_dir, config.templates_dir])
+    """Build the site into config.out_dir. With `cache` (the dev server's, in memory) it is
+    used and kept; otherwise the output folder's cache in .cache/ is, unless `fresh`."""
+    kept = [
+        config.content_dir,
+        config.templates_dir,
+        config.root / "sources",
+        config.root / "docs",
+        config.root / ".cache",
+        config.root / ".git",
+    ]
+    refuse_unsafe_out_dir(config.out_dir, config.root, kept)
     now = now or now_in(config)
-    workers = workers or os.cpu_count() or 1
-    # Taken before anything else is read: a change made meanwhile is seen by the next build.
-    inputs = inputs_fingerprint(config)
-    live = read_manifest(config) if use_cache else None  # the site as the last build left it
-    if not use_cache:
-        clear(config.root)
-    elif (result := from_records(config, now, search, inputs, live)) is not None:
-        return result
-    cache = BuildCache.open(config)
-    try:
-        return _build(config, now, inputs, cache, search, workers, progress, live)
-    except FragmentLost as lost:  # the cache was damaged after it was opened: start again without it
-        cache.close()
-        clear(config.root)
-        note = f"{lost}; built again from scratch"
-    except WRONG_SHAPE:  # the spare had a folder where a file goes, or the reverse: it is gone now
-        note = ""
-    finally:
-        cache.close()
-    cache = BuildCache.open(config)
-    try:
-        result = _build(config, now, inputs, cache, search, workers, progress, live)
-    finally:
-        cache.close()
-    return replace(result, notes=(note,)) if note else result
+    file = cache_file(config)
+    # The lock goes with the cache: beside the cache file, or (a cache in memory) the output folder
+    with locked(
+        config.out_dir, file.with_suffix(".lock") if cache is None else config.out_dir.with_suffix(".lock")
+    ):
+        recover(config.out_dir)
+        fingerprint = inputs_fingerprint(config, options)  # first: a change made meanwhile is seen next time
+        own = cache is None
+        if own and fresh:
+            file.unlink(missing_ok=True)
+        cache = cache or Cache.open(file)
+        try:
+            if (done := up_to_date(config, cache, fingerprint, now)) is not None:
+                return done
+            try:
+                result = _build(config, now, options, cache, fingerprint)
+            except (CacheDamaged, *UNREADABLE) as error:  # damaged since it was opened: start afresh
+                cache.forget()
+                cache.close()
+                cache = Cache.set_aside(file, error) if own else Cache.in_memory()
+                result = _build(config, now, options, cache, fingerprint)
+            return replace(result, notes=(cache.note,)) if cache.note else result
+        finally:
+            if own:
+                cache.close()
+                prune(file.parent, file)
 
 
-def inputs_fingerprint(config: Config) -> str:
-    """Everything a build reads besides the post files and the time: the settings, the tag
-    vocabulary, and every file of the templates and the images, by its bytes."""
-    try:
-        vocabulary = config.tags_file.read_bytes()
-    except OSError:
-        vocabulary = b""
-    return digest(
-        config.key,
-        vocabulary,
-        files_fingerprint(config.templates_dir, contents=True),
-        files_fingerprint(config.images_dir, contents=True),
-    )
+def inputs_fingerprint(config: Config, options: Options) -> str | None:
+    """Every file a build reads, by name, size, times and inode, with the settings and this
+    code's version; None if one changed within a clock tick of now, when its signature does
+    not vouch for its bytes (git's "racy" rule)."""
+    recent = time.time_ns() - RACY_NS
+    found = [config.key, code_version(), repr(options)]
+    for folder in (config.content_dir, config.templates_dir):
+        for top, folders, names in os.walk(folder):
+            folders.sort()
+            for name in sorted(names):
+                stat = os.lstat(os.path.join(top, name))
+                if stat.st_mtime_ns >= recent or stat.st_ctime_ns >= recent:
+                    return None
+                found.append(
+                    f"{top}/{name}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
+                )
+    return digest(*found)
 
 
-def from_records(
-    config: Config, now: datetime, search: bool, inputs: str, manifest: Manifest | None
-) -> BuildResult | None:
-    """A build made from the last build's records (its manifest and cache) alone, when they
-    are enough; otherwise None, and the whole build runs. They are enough when nothing but
-    the post files may have changed since: the same settings, tag vocabulary, templates and
-    images (`inputs`, inputs_fingerprint(config) taken now), no scheduled post due, the same
-    post files, and a site folder that holds exactly the files the last build wrote. Then, if
-    none of the posts changed either, the site is up to date; if some did, the quick rebuild
-    tries. `manifest` is the last build's (cache.read_manifest)."""
+def up_to_date(config: Config, cache: Cache, fingerprint: str | None, now: datetime) -> BuildResult | None:
+    """The last build's result, if it read the same inputs, no held-back post is due since,
+    and the site folder holds exactly what it wrote; otherwise None."""
+    last = cache.last_build()
     if (
-        manifest is None
-        or manifest.search != search
-        or (manifest.held_back_until is not None and now >= manifest.held_back_until)
-        or manifest.inputs != inputs
+        fingerprint is None
+        or last is None
+        or last[0] != fingerprint
+        or (last[1] is not None and now >= last[1])
     ):
         return None
-    recover(config.out_dir)  # what a killed build may have left: the site as it was, if it can
-    # Whether the site holds exactly the files the last build wrote is found by a child
-    # meanwhile: 13,500 files at 10,000 posts, a sixth of a build after an edit, before.
-    checked_from = time.time_ns()  # the check begins no earlier (Folders.settled, below)
-    with meanwhile(partial(holds_exactly, config.out_dir, manifest.files, manifest.folders)) as site_as_left:
-        if (changed := changed_posts(config.posts_dir, manifest.posts)) is None:
-            return None
-        if not changed and not manifest.racy:
-            if not site_as_left():
-                return None
-            mark_used(config)
-            return recorded_result(manifest, 0, len(manifest.files))
-        # What the quick rebuild records if the check finds the site as left: the racy
-        # folders it listed, once settled, need not be listed again (after a whole build, a
-        # few thousand). A build that finds the site up to date writes nothing: it leaves
-        # them to this.
-        if manifest.folders is not None:
-            manifest = replace(manifest, folders=manifest.folders.settled(checked_from))
-        if (quick := quick_build(config, now, manifest, changed | manifest.racy, site_as_left)) is None:
-            return None
-    written, files, indexed = quick
-    return recorded_result(manifest, written, files, indexed)
-
-
-def recorded_result(manifest: Manifest, written: int, files: int, indexed: bool = False) -> BuildResult:
-    """The result of a build made from the records: the last build's pages (a quick rebuild
-    changes no page's path), with the files written now and the site's count of files."""
-    posts, pages, feeds = manifest.counts
-    search = "indexed" if indexed else "reused" if manifest.search else "off"
-    return BuildResult(posts, files, pages, feeds, written, search)
-
-
-def _manifest(
-    inputs: str, site: Site, cache: BuildCache, search: bool, counts: tuple[int, int, int]
-) -> Manifest | None:
-    """What from_records will check before the next build."""
-    if not site.posts:  # an empty archive's feeds are dated by the build's time
+    recorded = {path: signature for path, (_, _, signature) in cache.files().items()}
+    if files_below(config.out_dir) != recorded.keys() or intact(config.out_dir, recorded) != recorded.keys():
         return None
-    signatures, racy = cache.parse_cache.signatures()
-    parts = tuple(search_parts(site)) if search else ()
-    return Manifest(search, inputs, signatures, next_due(site), counts, racy=racy, parts=parts)
+    posts, pages, feeds, search = last[2]
+    return BuildResult(posts, len(recorded), pages, feeds, 0, "reused" if search else "off")
 
 
 def _build(
-    config: Config,
-    now: datetime,
-    inputs: str,
-    cache: BuildCache,
-    search: bool,
-    workers: int,
-    progress: Progress | None,
-    live: Manifest | None,
+    config: Config, now: datetime, options: Options, cache: Cache, fingerprint: str | None
 ) -> BuildResult:
-    before = {page.path for _, page in cache.memo.pages.values()}
-    cache.memo.keep_recipes = True  # for the quick rebuild of the next build (quick.py)
-    site = validate(load(config, cache.parse_cache, workers), config, now)
-    # Pages are written into the new site as they are rendered, and bodies handed to the
-    # cache, so that a build holds neither in memory. If there are problems, the new site
-    # is given up (the live one stays as it was).
-    with Staging(config.out_dir, cache.spare, cache.spare_holds) as staging:
-        pages, problems = render(site, cache.memo, workers, progress, sink=staging, spill=cache.spill)
-        if site.problems or problems:
-            raise ProblemsFound([*site.problems, *problems])
-        html = [page for page in pages if page.path.suffix == ".html"]
-        feeds = sum(
-            1 for page in pages if page.path.suffix == ".xml" and page.path.as_posix() != Urls.SITEMAP
-        )
-        result = BuildResult(
-            len(site.posts), len(pages), len(html), feeds, 0, "off", (cache.note,) if cache.note else ()
-        )
-        manifest = _manifest(inputs, site, cache, search, (len(site.posts), len(html), feeds))
-        if not staging.signatures and {p.path for p in pages} == before:
-            # Nothing to write, if the output folder holds exactly the last build's files (and
-            # the search index: it is made from the pages alone).
-            index = cache.search_files if search else {}
-            expected = {page.path.as_posix() for page in pages} | set(index)
-            has_index = bool(index) or not search  # the last build may have been --no-search
-            if has_index and files_intact(config.out_dir, index) and files_below(config.out_dir) == expected:
-                staging.abandon()  # the spare, as it was
-                cache.save({}, index, manifest)
-                return replace(result, files=len(expected), search="reused" if search else "off")
-
-        # Only the parts of the search index whose years had a post page made anew, added or
-        # removed are indexed again; the others are carried over.
-        parts = search_parts(site)
-        html_before = {path for path in before if path.suffix == ".html"}
-        changed = {p.path for p in html if p.path in staging.signatures} | (
-            {p.path for p in html} ^ html_before
-        )
-        changed_years = {Urls.year_of_post_page(path.as_posix()) for path in changed}
-        unchanged_years = frozenset(year for _, years in parts for year in years if year not in changed_years)
-        search_files: dict[str, Signature] = {}
-        fresh = 0
-
-        def finish(folder: Path) -> None:
-            nonlocal search_files, fresh
-            if search:
-                search_files, fresh = index_search(
-                    folder,
-                    config.language,
-                    parts,
-                    config.out_dir,
-                    cache.search_files,
-                    unchanged_years,
-                    at_once=workers,
-                )
-
-        written = staging.complete(pages, finish)
-    # The site it replaced is the spare now (if it could be kept), as its manifest describes it
-    cache.spare_holds = Listing.moved(live.files, live.folders) if live and live.folders else None
-    cache.save(written.signatures, search_files, manifest)
-    how = "off" if not search else "indexed" if fresh else "reused"
-    return replace(
-        result, files=written.files + len(search_files), rewritten=written.rewritten + fresh, search=how
+    loaded = load(config, cache.parsed())
+    site = validate(loaded, config, now, options.drafts, options.future)
+    recorded = {path: signature for path, (_, _, signature) in cache.files().items()}
+    on_disk = {path: recorded[path] for path in intact(config.out_dir, recorded)}
+    problems = list(site.problems)
+    made: dict[str, tuple[bytes, bytes]] = {}  # every page's inputs and content digests, by its file
+    with Staging(config.out_dir, on_disk) as staging:
+        for item in render(site, cache.memo(on_disk), options.workers):
+            if isinstance(item, Problem):
+                problems.append(item)
+            elif isinstance(item, Body):
+                cache.add_body(item)
+            elif not problems:  # once there is one, nothing will be published: write no more
+                staging.put(item)
+                made[item.path.as_posix()] = (item.inputs, item.digest)
+        if problems:
+            cache.forget()
+            raise ProblemsFound(problems)
+        parts = {bundle: (years, part_key(bundle, years, made)) for bundle, years in search_parts(site)}
+        if not options.search:
+            parts = {}
+        indexed = index_search(config, staging, parts, cache.parts(), recorded.keys(), options.workers)
+        written = staging.swap()
+    pages = sum(1 for path in made if path.endswith(".html"))
+    feeds = sum(1 for path in made if path.endswith(".xml") and path != Urls.SITEMAP)
+    records: dict[str, FileRecord] = {
+        path: (*made.get(path, (b"", b"")), sig) for path, sig in written.files.items()
+    }
+    due = next_due(site, options.drafts, options.future)
+    last = (
+        (fingerprint, due, (len(site.posts), pages, feeds, options.search))
+        if site.posts and fingerprint
+        else None
     )
+    cache.save(loaded.parsed, records, last, {bundle: key for bundle, (_, key) in parts.items()})
+    search = "off" if not options.search else "indexed" if indexed else "reused"
+    return BuildResult(len(site.posts), len(written.files), pages, feeds, written.rewritten, search)
+
+
+def part_key(bundle: str, years: tuple[int, ...], made: dict[str, tuple[bytes, bytes]]) -> str:
+    """What a part of the search index is made from: its post pages, by their bytes' digests."""
+    pages = sorted(
+        f"{path}:{page[1].hex()}" for path, page in made.items() if Urls.year_of_post_page(path) in years
+    )
+    return digest(bundle, repr(years), *pages)
+
+
+def index_search(
+    config: Config,
+    staging: Staging,
+    parts: dict[str, tuple[tuple[int, ...], str]],
+    last_parts: dict[str, str],
+    recorded: Collection[str],
+    workers: int,
+) -> bool:
+    """Each part of the search index: the last build's, if made from the same pages and its
+    files are intact; otherwise Pagefind makes it in the staging folder. Whether it ran."""
+    to_index = []
+    for bundle, (years, key) in parts.items():
+        files = [path for path in recorded if path.startswith(bundle)]
+        if last_parts.get(bundle) == key and files and all(path in staging.old_files for path in files):
+            for path in files:
+                staging.keep(path)
+        else:
+            to_index.append((bundle, years))
+    index_parts(staging.folder, config.language, to_index, at_once=workers)
+    for bundle, _ in to_index:
+        staging.add_made_below(bundle)
+    return bool(to_index)

@@ -248,7 +248,7 @@ def test_a_failed_build_leaves_the_previous_site_untouched(archive: Path, built:
     (archive / "content/posts/2024/summit.md").write_text("---\ntitle: [unclosed\n---\n")
     assert run(archive, "build") == 1
     assert tree_bytes(built) == before
-    assert sorted(p.name for p in archive.iterdir() if p.name.startswith(".site")) == []
+    assert sorted(p.name for p in archive.iterdir() if p.name.startswith(".site")) == []  # no staging left
 
 
 def test_files_of_deleted_posts_do_not_survive_a_rebuild(archive: Path, built: Path) -> None:

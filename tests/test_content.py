@@ -177,27 +177,3 @@ def test_tag_vocabulary() -> None:
     assert tags == {"safer-sleep": Tag("safer-sleep", "Safer sleep", "Reducing risk.")}
     problems = parse_tags('["Bad Slug"]\nname = "x"\n[ok]\ndescription = "no name"\n', "tags.toml")
     assert isinstance(problems, list) and len(problems) == 2
-
-
-def test_a_post_hashes_as_it_compares_whether_its_body_is_text_or_bytes() -> None:
-    """Posts are dict keys and set members (feeds, caches of per-post helpers): equal posts
-    must hash alike, whatever their cache key and however their body is held."""
-    from dataclasses import replace
-
-    from ihv_archive.content import keyed
-
-    post = Post(
-        "p.md",
-        PurePosixPath("p.md"),
-        "P",
-        datetime(2024, 1, 1, tzinfo=LONDON),
-        "day",
-        ("a",),
-        "",
-        "café “x”",
-        1,
-        "p",
-    )
-    variants = [post, keyed(post, "one"), keyed(post, "two"), replace(post, key="three")]
-    assert all(v == post and hash(v) == hash(post) and v.body == "café “x”" for v in variants)
-    assert replace(post, body="other") != post

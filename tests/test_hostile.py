@@ -14,9 +14,6 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from ihv_archive.config import load_config
-from ihv_archive.load import ParseCache, changed_since_loaded, load
-
 from .conftest import PROJECT, run, tree_bytes
 
 GOOD = "---\ntitle: T\ndate: 2024-05-05\ntags: [policy]\nsummary: S\n{extra}---\nBody.\n"
@@ -197,27 +194,6 @@ def test_a_link_to_a_file_outside_content(built: Path, tmp_path: Path) -> None:
     assert_clear_failure(
         archive, "bad.md: is a link to a file outside content/ (copy the file into content/posts instead)"
     )
-
-
-def test_a_link_outside_content_is_remembered_until_it_changes(archive: Path, tmp_path: Path) -> None:
-    """The dev server asks, once it watches, whether a post file changed since its first
-    build: a link that build refused must count as read, or the server builds again at once
-    and prints the same problem twice. Made into a copy of its file, it is a post."""
-    outside = tmp_path / "elsewhere.md"
-    outside.write_text(GOOD.format(extra=""))
-    link = archive / "content/posts/2024/bad.md"
-    link.symlink_to(outside)
-    config = load_config(archive)
-    cache = ParseCache()
-    first = load(config, cache)
-    assert [p.message for p in first.problems] == ["is a link to a file outside content/"]
-    assert not changed_since_loaded(config.posts_dir, cache)
-    assert [p.message for p in load(config, cache).problems] == ["is a link to a file outside content/"]
-    link.unlink()
-    link.write_text(GOOD.format(extra=""))
-    assert changed_since_loaded(config.posts_dir, cache)
-    again = load(config, cache)
-    assert again.problems == () and len(again.posts) == len(first.posts) + 1
 
 
 def test_all_problems_in_one_run_are_reported_together(built: Path) -> None:

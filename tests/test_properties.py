@@ -23,7 +23,7 @@ from ihv_archive.importer.rules import load_rules
 from ihv_archive.importer.segment import content_lines, segment
 from ihv_archive.load import load
 from ihv_archive.problems import Problem
-from ihv_archive.render import render
+from ihv_archive.render import Page, render
 from ihv_archive.validate import validate
 
 from .conftest import FIXTURE, PROJECT
@@ -113,8 +113,10 @@ def test_any_post_builds_or_fails_cleanly(
     )
     config = load_config(root)
     site = validate(load(config), config, datetime(2026, 1, 1, tzinfo=LONDON))
-    pages, problems = render(site)  # render reports problems; it must not raise
-    assert all(isinstance(p, Problem) for p in [*site.problems, *problems])
+    made = list(render(site))  # render reports problems; it must not raise
+    pages = [item for item in made if isinstance(item, Page)]
+    problems = [item for item in made if isinstance(item, Problem)]
+    assert all(isinstance(p, Problem) for p in site.problems)
     if not site.problems and not problems:
         page = next(p for p in pages if p.path.as_posix() == "posts/2024/random/index.html")
         assert b"<script" not in page.content.split(b"<main")[1]
@@ -132,11 +134,11 @@ def related_by_definition(posts: tuple[Post, ...]) -> dict[str, tuple[str, ...]]
     return related
 
 
-# Up to 8 tags of 9: some posts are "wide" (more than render.FEW_TAGS tags), counted another way.
+# Up to 8 tags of 9: some posts are "wide" (more than presentation.FEW_TAGS tags), counted another way.
 @given(st.lists(st.lists(st.sampled_from("abcdefghi"), min_size=1, max_size=8, unique=True), max_size=40))
 @settings(max_examples=400, deadline=None)
 def test_related_posts_follow_their_definition(tag_lists: list[list[str]]) -> None:
-    from ihv_archive.render import related_posts
+    from ihv_archive.presentation import related_posts
 
     when = datetime(2024, 1, 1, tzinfo=LONDON)
     posts = tuple(
