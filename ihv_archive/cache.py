@@ -1,17 +1,12 @@
-"""The ONE build cache: parsed posts, rendered bodies and pages, by digests of their inputs.
+"""The ONE build cache: parsed posts, bodies and pages, by digests of their inputs.
 
-`build` and `check` keep it in `.cache/` (one SQLite file an output folder); `serve` holds
-it in memory (SQLite's own): the same code. Nothing here decides what is reused: load.py
-looks parsed posts up by key, render.py takes bodies and page inputs from the Memo made
-here. What it keeps:
-- posts: what each post file held, by a digest of its bytes, path, vocabulary and zone;
-- bodies: each post's body HTML by a digest of the post and what shapes it; the texts apart,
-  read only for the pages made again (checked against their digest when read);
-- files: every file the last build wrote, with the inputs of its page and its signature,
-  so that a page is reused only while its file is the very one written;
-- the last build's fingerprint (pipeline.py) and its search index's parts.
-Everything is dropped when this code, a library it renders with or Python changes. A cache
-that cannot be read is set aside with one line saying so, and the build starts from nothing.
+`build` and `check` keep it in `.cache/` (SQLite, a file an output folder); `serve` holds it
+in memory (SQLite's own): the same code. It decides nothing: load.py and render.py look up
+what they need by key. It keeps each post file's result, each body's HTML (read only for
+pages made again, checked against its digest), and every file the last build wrote with its
+page's inputs and its signature: a page is reused only while its file is the one written.
+A change of this code, a library that renders or Python empties it; a cache that cannot be
+read is set aside with one line saying so.
 """
 
 from __future__ import annotations
@@ -41,7 +36,6 @@ LIBRARIES = (
     "imagesize",
     "pagefind",
 )
-KEEP = 4  # cache files kept: those of the output folders built most recently
 Signature = tuple[int, int, int]  # size, mtime (ns) and inode of a file written (write.py)
 FileRecord = tuple[bytes, bytes, Signature]  # a file's page's inputs, its content's digest, its signature
 
@@ -139,16 +133,14 @@ class Cache:
         aside = file.with_suffix(".damaged")
         try:
             file.replace(aside)
-            where = f"set aside as {aside.name}"
-        except OSError:
-            where = "left as it is"
-        note = f"the build cache could not be read ({error}); {where}, building from nothing"
-        try:
             db = sqlite3.connect(file, timeout=30, check_same_thread=False)
             db.executescript(SCHEMA)
-        except sqlite3.Error:
+        except (OSError, sqlite3.Error):  # this build goes on with one in memory
             db = cls.in_memory().db
-        return cls(db, note)
+        return cls(
+            db,
+            f"the build cache could not be read ({error}); set aside as {aside.name}, building from nothing",
+        )
 
     def close(self) -> None:
         self.db.close()
@@ -251,10 +243,3 @@ class Cache:
 def html_keys(value: bytes) -> list[str]:
     body = pickle.loads(value)
     return [html.key for html in (body.page_html, body.feed_html) if html is not None]
-
-
-def prune(folder: Path, keep: Path) -> None:
-    """Keep the most recently used cache files: other output folders' are forgotten."""
-    files = sorted(folder.glob("*.sqlite3"), key=lambda f: f.stat().st_mtime, reverse=True)
-    for old in [f for f in files if f != keep][KEEP - 1 :]:
-        old.unlink(missing_ok=True)

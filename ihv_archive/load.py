@@ -1,8 +1,7 @@
-"""Load: read the tag vocabulary and every post file under content/posts.
+"""Load: the tag vocabulary and every post file under content/posts -> Posts and problems.
 
-Nothing here decides what gets published; it only turns files into Posts and problems.
-Each file is parsed by its key, a digest of everything its result depends on; given the
-results of an earlier load by key (the build cache's), an unchanged file is not parsed again.
+Each file's result is known by its key, a digest of all it depends on: given an earlier
+load's results (the cache's), an unchanged file is not parsed again.
 """
 
 from __future__ import annotations

@@ -1,15 +1,6 @@
-"""The build, as a recipe: load -> validate -> render -> write, then the search index, then the swap.
-
-    loaded = load(config, cache.parsed())            posts and tags, parsed only if changed
-    site = validate(loaded, config, now)             what is published, and problems
-    for item in render(site, cache.memo(...)):       pages (unchanged ones without bytes),
-        staging.put(page) / cache.add_body(body)     bodies for the cache, problems
-    index_parts(staging.folder, ...)                 Pagefind, on the parts whose pages changed
-    staging.swap(); cache.save(...)                  the new site in place, then its records
-
-Before all that, a build whose inputs (every file it reads, by name, size, times and inode)
-are those of the last build, whose site folder holds exactly what it wrote, has nothing to do.
-"""
+"""The build, as a recipe: load -> validate -> render -> write, then the search index, then
+the swap (`_build`). A build whose inputs (every file it reads, by name, size, times and
+inode) are the last build's, whose site holds exactly what it wrote, has nothing to do."""
 
 from __future__ import annotations
 
@@ -19,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .cache import UNREADABLE, Cache, CacheDamaged, FileRecord, cache_file, code_version, prune
+from .cache import UNREADABLE, Cache, CacheDamaged, FileRecord, cache_file, code_version
 from .config import Config
 from .digest import digest
 from .load import load
@@ -130,7 +121,6 @@ def build(
         finally:
             if own:
                 cache.close()
-                prune(file.parent, file)
 
 
 def inputs_fingerprint(config: Config, options: Options) -> str | None:

@@ -1,14 +1,9 @@
 """Render: a validated Site + templates -> every output file as a Page. Writes nothing.
 
-The steps are a flat list (see `render`): post pages with their bodies, paginated home and
-tag pages, the tags index, year archives, feeds, the small pages, static files and aliases.
-Every URL comes from urls.Urls; every body from the one Markdown renderer.
-
-Given a Memo of the last render (the build cache's), a page whose inputs (its template and
-every value passed to it, as a digest) are unchanged comes back without content: the file
-the last build wrote still holds it. A body is reused while its post is unchanged and every
-post it links to is still where it was. Rendering is generated page by page, so that a
-build need not hold the whole site in memory; the bodies used are yielded for the cache.
+The steps are a flat list (`render`). Given the Memo of the last render, a page whose inputs
+(a digest of its template and values) are unchanged comes back without content: the file
+the last build wrote holds it. Pages are yielded one by one, so a build need not hold the
+whole site in memory; the bodies used are yielded too, for the cache.
 """
 
 from __future__ import annotations
@@ -226,31 +221,6 @@ def in_pool(task: Callable[[Any], Any], items: list[Any], workers: int) -> Itera
 # --- the steps --------------------------------------------------------------------------
 
 
-def with_texts(jobs: list[Job], memo: Memo) -> list[Job]:
-    """The jobs with every Html in their values given its text, fetched from the memo."""
-
-    def htmls(value: Any) -> Iterator[Html]:
-        if isinstance(value, Html):
-            yield value
-        elif isinstance(value, dict):
-            for item in value.values():
-                yield from htmls(item)
-
-    missing = sorted({h.key for _, _, context in jobs for h in htmls(context) if h.text is None})
-    if not missing:
-        return jobs
-    texts = memo.texts(missing)
-
-    def filled(value: Any) -> Any:
-        if isinstance(value, Html) and value.text is None:
-            return Html(value.key, texts[value.key])
-        if isinstance(value, dict):
-            return {k: filled(v) for k, v in value.items()}
-        return value
-
-    return [(site_path, template, filled(context)) for site_path, template, context in jobs]
-
-
 def pages(work: Work, memo: Memo, jobs: list[Job], workers: int) -> Iterator[Page | Problem]:
     """Each job's page: the memo's, if made from the same inputs; otherwise rendered."""
     todo: list[tuple[Job, bytes]] = []
@@ -265,9 +235,7 @@ def pages(work: Work, memo: Memo, jobs: list[Job], workers: int) -> Iterator[Pag
             yield page
         else:
             todo.append((job, inputs))
-    filled = with_texts([job for job, _ in todo], memo)
-    items = [(job, inputs) for job, (_, inputs) in zip(filled, todo, strict=True)]
-    yield from in_pool(lambda item: render_page(work, *item), items, workers)
+    yield from in_pool(lambda item: render_page(work, *item), todo, workers)
 
 
 def post_context(site: Site, i: int, body: Html, related: Mapping[str, tuple[Post, ...]]) -> dict[str, Any]:
@@ -495,6 +463,9 @@ def render(site: Site, memo: Memo | None = None, workers: int = 1) -> Iterator[P
         if isinstance(item, Page):
             made.add(item.path)
         yield item
+    # The feeds' bodies, with their texts: a few hundred at most
+    texts = memo.texts(sorted(html.key for html in feed_bodies.values() if html.text is None))
+    feed_bodies = {post: Html(html.key, html.text or texts[html.key]) for post, html in feed_bodies.items()}
     lists = list_jobs(site, urls, by_tag)
     for item in pages(work, memo, lists, workers):
         if isinstance(item, Page):

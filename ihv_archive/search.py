@@ -1,11 +1,8 @@
-"""Search: Pagefind indexes the staged site (the `pagefind[extended]` package ships its binary).
+"""Search: Pagefind (its binary ships in `pagefind[extended]`) indexes the staged site.
 
-Only post articles carry `data-pagefind-body`, so navigation and lists stay out of the index;
-post tags are a filter. The index comes in parts, by whole years (Urls.search_parts), each a
-Pagefind bundle of its own that the search page merges in the browser, so that a build after
-an edit indexes only the edited post's part again (pipeline.py carries the others over).
-Pagefind writes only below the staging folder that write.py hands it, before the swap: a
-site and its index are always published together.
+Only post articles carry `data-pagefind-body`. The index comes in parts by whole years
+(Urls.search_parts), merged by the search page, so an edit indexes only its part again.
+Pagefind writes only below the staging folder write.py hands it, before the swap.
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """`python build.py serve`: build, serve on 127.0.0.1, rebuild as files change, reload browsers.
 
-Three parts, after MkDocs' livereload:
-- the watcher: watchdog calls `Changes.flag()` and nothing else;
-- the build loop: waits until changes settle, then builds the preview as `build` builds the
-  site (pipeline.build), with the cache held in memory instead of in .cache/, into a
-  temporary folder; a failed build leaves the last good preview served, with its problems;
-- the HTTP server: serves the preview under the site's own base path, so links behave as
-  on GitHub Pages; into HTML it injects a small live-reload script and, while the content
-  is broken, the problems at the top of the page (as pages are served, never written).
+After MkDocs' livereload: the watchdog handler only flags a change; one loop waits for
+changes to settle and builds the preview as `build` does (cache in memory, a temporary
+folder); the HTTP server serves it under the site's base path, injecting a live-reload
+script and, while the content is broken, its problems (as pages are served, never written).
 """
 
 from __future__ import annotations
@@ -20,6 +16,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -70,6 +67,7 @@ class Rebuilder:
         )
 
     def rebuild(self, workers: int = 1) -> bool:
+        started = time.perf_counter()
         try:
             with self.lock:
                 result = build(
@@ -82,8 +80,9 @@ class Rebuilder:
                 self.say(f"  {problem}")
             return False
         self.show(())
+        seconds, kept = time.perf_counter() - started, result.files - result.rewritten
         self.say(
-            f"Built {result.posts} posts: {result.rewritten} files written, {result.files - result.rewritten} unchanged"
+            f"Built {result.posts} posts in {seconds:.2f} s: {result.rewritten} files written, {kept} unchanged"
         )
         return True
 

@@ -1,10 +1,8 @@
 """Write: the ONLY code that creates, replaces or deletes anything in the output folder.
 
-The whole site is made in a staging folder beside the output folder and swapped into place
-only when complete, so a failed or killed build never leaves a half-written site, and files
-of deleted posts never survive a build. A page unchanged since the last build is a hard link
-to the old site's file: no bytes are written for it. Search indexing (search.py) writes
-only into the staging folder it is handed here.
+The site is made in a staging folder beside it and swapped in only when complete, so a
+failed or killed build leaves the old site or the new one, never a mixture. An unchanged
+file is a hard link to the old site's: no bytes are written for it.
 """
 
 from __future__ import annotations
@@ -96,14 +94,14 @@ def intact(out_dir: Path, recorded: Mapping[str, Signature]) -> set[str]:
 
 def files_below(folder: Path) -> set[str]:
     """Every file below a folder, by its path there ('posts/2024/x/index.html')."""
-    found: set[str] = set()
-    for top, folders, names in os.walk(folder):
-        prefix = Path(top).relative_to(folder).as_posix()
-        found.update(name if prefix == "." else f"{prefix}/{name}" for name in names)
-        found.update(
-            f"{prefix}/{name}".removeprefix("./") for name in folders if Path(top, name).is_symlink()
-        )
-    return found
+    return {
+        Path(top, name).relative_to(folder).as_posix()
+        for top, folders, names in os.walk(folder)
+        for name in [
+            *names,
+            *(f for f in folders if Path(top, f).is_symlink()),
+        ]  # links: listed, not followed
+    }
 
 
 def checked(path: PurePosixPath) -> str:
