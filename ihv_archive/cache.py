@@ -14,7 +14,7 @@ from __future__ import annotations
 import pickle
 import sqlite3
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -42,12 +42,12 @@ FileRecord = tuple[bytes, bytes, Signature]  # a file's page's inputs, its conte
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, value BLOB);
-CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, value BLOB);
-CREATE TABLE IF NOT EXISTS texts (key TEXT PRIMARY KEY, html TEXT);
+CREATE TABLE IF NOT EXISTS bodies (
+    key TEXT PRIMARY KEY, followed BLOB, page_key TEXT, page_html TEXT, feed_key TEXT, feed_html TEXT);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, inputs BLOB, digest BLOB, size INTEGER, mtime INTEGER, inode INTEGER);
 """
-TABLES = ("meta", "posts", "bodies", "texts", "files")
+TABLES = ("meta", "posts", "bodies", "files")
 # What reading a damaged or foreign cache can raise (pickles of classes since changed included)
 UNREADABLE = (
     sqlite3.Error,
@@ -98,10 +98,13 @@ class Cache:
         return cls(db)
 
     @classmethod
-    def open(cls, file: Path, read_only: bool = False) -> Cache:
-        """The cache in `file`; one that cannot be read is set aside (unless read_only) and a
-        new one begun, with a note saying so; one of another version of the code is emptied."""
+    def open(cls, file: Path, read_only: bool = False, fresh: bool = False) -> Cache:
+        """The cache in `file` (`fresh`: deleted first); one that cannot be read is set aside
+        (unless read_only) and a new one begun, with a note saying so; one of another version
+        of the code is emptied."""
         try:
+            if fresh:
+                file.unlink(missing_ok=True)
             if read_only:
                 db = sqlite3.connect(f"{file.absolute().as_uri()}?mode=ro", uri=True, check_same_thread=False)
             else:
@@ -166,12 +169,16 @@ class Cache:
         found = self._meta("parts")
         return found if isinstance(found, dict) else {}
 
-    def memo(self, intact: Iterable[str]) -> Memo:
-        """What render needs of the last build: every body, and the inputs of each page whose
-        file is still as written (`intact`, by output path)."""
-        bodies = {key: pickle.loads(value) for key, value in self.db.execute("SELECT key, value FROM bodies")}
-        files = self.files()
-        pages = {path: files[path][:2] for path in intact if path in files and files[path][0]}
+    def memo(self, on_disk: Mapping[str, FileRecord]) -> Memo:
+        """What render needs of the last build: every body, and the inputs and digest of each
+        page whose file is still as written (`on_disk`, by output path)."""
+        bodies = {
+            key: Body(key, pickle.loads(followed), Html(page), Html(feed) if feed else None)
+            for key, followed, page, feed in self.db.execute(
+                "SELECT key, followed, page_key, feed_key FROM bodies"
+            )
+        }
+        pages = {path: (inputs, made) for path, (inputs, made, _) in on_disk.items() if inputs}
         return Memo(bodies, pages, self.texts)
 
     def texts(self, keys: list[str]) -> Mapping[str, str]:
@@ -180,24 +187,21 @@ class Cache:
         for start in range(0, len(keys), 500):  # SQLite takes at most 999 parameters
             some = keys[start : start + 500]
             marks = ", ".join("?" * len(some))
-            found.update(self.db.execute(f"SELECT key, html FROM texts WHERE key IN ({marks})", some))
+            for kind in ("page", "feed"):
+                query = f"SELECT {kind}_key, {kind}_html FROM bodies WHERE {kind}_key IN ({marks})"
+                found.update(self.db.execute(query, some))
         for key in keys:
             if key not in found or digest(found[key]) != key:
                 raise CacheDamaged(f"the build cache lost or damaged a post's HTML ({key})")
         return found
 
     def add_body(self, body: Body) -> None:
-        """A body this render used: kept (its texts too, if made anew), and the others forgotten on saving."""
+        """A body this render used: kept, with its HTML if made anew; the others go on saving."""
         self.bodies_used.add(body.key)
-        feed = Html(body.feed_html.key) if body.feed_html is not None else None
-        bare = Body(body.key, body.followed, Html(body.page_html.key), feed)
-        # Replaced, not ignored: a body made again under the same key links to posts that moved
-        self.db.execute(
-            "INSERT OR REPLACE INTO bodies VALUES (?, ?)", (body.key, pickle.dumps(bare, protocol=5))
-        )
-        for html in (body.page_html, body.feed_html):
-            if html is not None and html.text is not None:
-                self.db.execute("INSERT OR IGNORE INTO texts VALUES (?, ?)", (html.key, html.text))
+        if body.page_html.text is not None:  # replaced: one made again under a key links to posts that moved
+            feed = (body.feed_html.key, body.feed_html.text) if body.feed_html else (None, None)
+            row = (body.key, pickle.dumps(body.followed), body.page_html.key, body.page_html.text, *feed)
+            self.db.execute("INSERT OR REPLACE INTO bodies VALUES (?, ?, ?, ?, ?, ?)", row)
 
     def save(
         self,
@@ -216,14 +220,6 @@ class Cache:
             self.db.executemany("DELETE FROM posts WHERE key = ?", [(key,) for key in known - parsed.keys()])
             gone = {key for (key,) in self.db.execute("SELECT key FROM bodies")} - self.bodies_used
             self.db.executemany("DELETE FROM bodies WHERE key = ?", [(key,) for key in gone])
-            if gone:
-                shown = {
-                    key
-                    for (value,) in self.db.execute("SELECT value FROM bodies")
-                    for key in html_keys(value)
-                }
-                unused = {key for (key,) in self.db.execute("SELECT key FROM texts")} - shown
-                self.db.executemany("DELETE FROM texts WHERE key = ?", [(key,) for key in unused])
             self.db.execute("DELETE FROM files")
             self.db.executemany(
                 "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
@@ -234,12 +230,12 @@ class Cache:
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, stored))
         self.bodies_used = set()
 
+    def clear(self) -> None:
+        """Empty the cache (one in memory found damaged: the dev server's)."""
+        self.db.executescript("".join(f"DELETE FROM {table};" for table in TABLES))
+        self.bodies_used = set()
+
     def forget(self) -> None:
         """Undo what this build added (it failed): the cache stays as the last good build left it."""
         self.db.rollback()
         self.bodies_used = set()
-
-
-def html_keys(value: bytes) -> list[str]:
-    body = pickle.loads(value)
-    return [html.key for html in (body.page_html, body.feed_html) if html is not None]

@@ -58,11 +58,17 @@ def load_tags(config: Config) -> dict[str, Tag] | list[Problem]:
 
 
 def load_post(
-    rel: str, file: Path, config: Config, tags: dict[str, Tag], known: Mapping[str, Parsed], context: str = ""
+    rel: str,
+    file: Path,
+    config: Config,
+    tags: dict[str, Tag],
+    known: Mapping[str, Parsed],
+    context: tuple[str, str],
 ) -> tuple[str, Parsed]:
     """One post file: its key and what it holds (from `known`, if parsed before). `context`:
-    what else a post depends on, the vocabulary and the time zone (worked out once a load)."""
-    shown = f"{display_path(config.posts_dir)}/{rel}"
+    the posts folder as editors see it, and the vocabulary's digest (worked out once a load)."""
+    shown_dir, vocabulary = context
+    shown = f"{shown_dir}/{rel}"
     if file.is_symlink() and not file.resolve().is_relative_to(config.content_dir.resolve()):
         return "", [
             Problem(
@@ -80,7 +86,7 @@ def load_post(
         raw = file.read_bytes()
     except OSError as error:
         return "", [Problem(shown, None, f"cannot be read: {error.strerror}")]
-    key = digest(raw, rel, shown, context or repr((sorted(tags.items()), config.timezone)))
+    key = digest(raw, rel, shown, vocabulary, config.timezone)
     if key in known:
         return key, known[key]
     result = parse(raw, shown, PurePosixPath(rel), tags, config.zone)
@@ -101,7 +107,7 @@ def load(config: Config, known: Mapping[str, Parsed] | None = None) -> Loaded:
     posts: list[Post] = []
     unreadable = set()
     parsed: dict[str, Parsed] = {}
-    context = repr((sorted(tags.items()), config.timezone))
+    context = (display_path(config.posts_dir), digest(repr(sorted(tags.items()))))
     for rel, file in post_files(config.posts_dir):
         key, result = load_post(rel, file, config, tags, known or {}, context)
         if key:

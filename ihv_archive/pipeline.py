@@ -15,9 +15,9 @@ from .config import Config
 from .digest import digest
 from .load import load
 from .problems import Problem, ProblemsFound
-from .render import Body, Page, render, search_parts
+from .render import Body, Page, render, search_parts, versions
 from .search import index_parts
-from .urls import Urls
+from .urls import SearchPart, Urls
 from .validate import Site, next_due, validate
 from .write import Staging, files_below, intact, locked, recover, refuse_unsafe_out_dir
 
@@ -41,6 +41,7 @@ class Options:
     drafts: bool = False  # the dev server's --drafts and --future
     future: bool = False
     workers: int = os.cpu_count() or 1
+    reindex: bool = True  # False: the search index's parts are carried over as they are (the dev server's)
 
 
 def now_in(config: Config) -> datetime:
@@ -63,10 +64,7 @@ def check(config: Config, now: datetime | None = None, workers: int = 1) -> tupl
 
 def _check(config: Config, now: datetime, cache: Cache, workers: int) -> tuple[Site, int]:
     site = validate(load(config, cache.parsed()), config, now)
-    recorded = cache.files()
-    memo = cache.memo(
-        intact(config.out_dir, {path: signature for path, (_, _, signature) in recorded.items()})
-    )
+    memo = cache.memo(on_disk(config, cache.files()))
     problems, files = list(site.problems), 0
     for item in render(site, memo, workers):
         if isinstance(item, Problem):
@@ -98,15 +96,12 @@ def build(
     now = now or now_in(config)
     file = cache_file(config)
     # The lock goes with the cache: beside the cache file, or (a cache in memory) the output folder
-    with locked(
-        config.out_dir, file.with_suffix(".lock") if cache is None else config.out_dir.with_suffix(".lock")
-    ):
+    lock = file.with_suffix(".lock") if cache is None else config.out_dir.with_suffix(".lock")
+    with locked(config.out_dir, lock):
         recover(config.out_dir)
         fingerprint = inputs_fingerprint(config, options)  # first: a change made meanwhile is seen next time
         own = cache is None
-        if own and fresh:
-            file.unlink(missing_ok=True)
-        cache = cache or Cache.open(file)
+        cache = cache or Cache.open(file, fresh=fresh)
         try:
             if (done := up_to_date(config, cache, fingerprint, now)) is not None:
                 return done
@@ -114,8 +109,11 @@ def build(
                 result = _build(config, now, options, cache, fingerprint)
             except (CacheDamaged, *UNREADABLE) as error:  # damaged since it was opened: start afresh
                 cache.forget()
-                cache.close()
-                cache = Cache.set_aside(file, error) if own else Cache.in_memory()
+                if own:
+                    cache.close()
+                    cache = Cache.set_aside(file, error)
+                else:
+                    cache.clear()
                 result = _build(config, now, options, cache, fingerprint)
             return replace(result, notes=(cache.note,)) if cache.note else result
         finally:
@@ -142,6 +140,11 @@ def inputs_fingerprint(config: Config, options: Options) -> str | None:
     return digest(*found)
 
 
+def on_disk(config: Config, recorded: dict[str, FileRecord]) -> dict[str, FileRecord]:
+    """The records of the files still in the output folder as the last build wrote them."""
+    return {path: recorded[path] for path in intact(config.out_dir, {p: r[2] for p, r in recorded.items()})}
+
+
 def up_to_date(config: Config, cache: Cache, fingerprint: str | None, now: datetime) -> BuildResult | None:
     """The last build's result, if it read the same inputs, no held-back post is due since,
     and the site folder holds exactly what it wrote; otherwise None."""
@@ -165,12 +168,12 @@ def _build(
 ) -> BuildResult:
     loaded = load(config, cache.parsed())
     site = validate(loaded, config, now, options.drafts, options.future)
-    recorded = {path: signature for path, (_, _, signature) in cache.files().items()}
-    on_disk = {path: recorded[path] for path in intact(config.out_dir, recorded)}
+    recorded = cache.files()
+    kept = on_disk(config, recorded)
     problems = list(site.problems)
     made: dict[str, tuple[bytes, bytes]] = {}  # every page's inputs and content digests, by its file
-    with Staging(config.out_dir, on_disk) as staging:
-        for item in render(site, cache.memo(on_disk), options.workers):
+    with Staging(config.out_dir, {path: content for path, (_, content, _) in kept.items()}) as staging:
+        for item in render(site, cache.memo(kept), options.workers):
             if isinstance(item, Problem):
                 problems.append(item)
             elif isinstance(item, Body):
@@ -181,10 +184,9 @@ def _build(
         if problems:
             cache.forget()
             raise ProblemsFound(problems)
-        parts = {bundle: (years, part_key(bundle, years, made)) for bundle, years in search_parts(site)}
-        if not options.search:
-            parts = {}
-        indexed = index_search(config, staging, parts, cache.parts(), recorded.keys(), options.workers)
+        parts = search_parts(site) if options.search else []
+        keys = part_keys(site, parts)
+        indexed = index_search(config, staging, parts, keys, cache.parts(), recorded.keys(), options)
         written = staging.swap()
     pages = sum(1 for path in made if path.endswith(".html"))
     feeds = sum(1 for path in made if path.endswith(".xml") and path != Urls.SITEMAP)
@@ -197,38 +199,45 @@ def _build(
         if site.posts and fingerprint
         else None
     )
-    cache.save(loaded.parsed, records, last, {bundle: key for bundle, (_, key) in parts.items()})
+    cache.save(loaded.parsed, records, last, keys)
     search = "off" if not options.search else "indexed" if indexed else "reused"
     return BuildResult(len(site.posts), len(written.files), pages, feeds, written.rewritten, search)
 
 
-def part_key(bundle: str, years: tuple[int, ...], made: dict[str, tuple[bytes, bytes]]) -> str:
-    """What a part of the search index is made from: its post pages, by their bytes' digests."""
-    pages = sorted(
-        f"{path}:{page[1].hex()}" for path, page in made.items() if Urls.year_of_post_page(path) in years
-    )
-    return digest(bundle, repr(years), *pages)
+def part_keys(site: Site, parts: list[SearchPart]) -> dict[str, str]:
+    """What each part of the search index is made from: its posts' articles (all Pagefind
+    reads of a page), so the posts themselves and what shapes every page."""
+    _, version = versions(site)
+    return {
+        bundle: digest(version, bundle, *(f"{Urls.post(p)}:{p.key}" for p in site.posts if p.year in years))
+        for bundle, years in parts
+    }
 
 
 def index_search(
     config: Config,
     staging: Staging,
-    parts: dict[str, tuple[tuple[int, ...], str]],
-    last_parts: dict[str, str],
+    parts: list[SearchPart],
+    keys: dict[str, str],
+    last_keys: dict[str, str],
     recorded: Collection[str],
-    workers: int,
+    options: Options,
 ) -> bool:
-    """Each part of the search index: the last build's, if made from the same pages and its
+    """Each part of the search index: the last build's, if made from the same posts and its
     files are intact; otherwise Pagefind makes it in the staging folder. Whether it ran."""
     to_index = []
-    for bundle, (years, key) in parts.items():
+    for bundle, years in parts:
         files = [path for path in recorded if path.startswith(bundle)]
-        if last_parts.get(bundle) == key and files and all(path in staging.old_files for path in files):
+        if (
+            (last_keys.get(bundle) == keys[bundle] or not options.reindex)
+            and files
+            and all(path in staging.old_files for path in files)
+        ):
             for path in files:
                 staging.keep(path)
         else:
             to_index.append((bundle, years))
-    index_parts(staging.folder, config.language, to_index, at_once=workers)
+    index_parts(staging.folder, config.language, to_index, at_once=options.workers)
     for bundle, _ in to_index:
         staging.add_made_below(bundle)
     return bool(to_index)

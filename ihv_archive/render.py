@@ -8,6 +8,7 @@ whole site in memory; the bodies used are yielded too, for the cache.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import multiprocessing
 import pickle
@@ -16,6 +17,7 @@ import threading
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -44,7 +46,6 @@ from .presentation import (
     rfc3339,
 )
 from .problems import Problem, display_path
-from .search import die_with_parent
 from .urls import SearchPart, UnsafePath, Urls
 from .validate import Site
 
@@ -186,6 +187,16 @@ def render_page(work: Work, job: Job, inputs: bytes) -> Page | Problem:
 PARALLEL_FROM = 64  # below this many items, starting processes costs more than it saves
 CHUNK = 32  # items a worker takes at a time
 _shared: tuple[Callable[[Any], Any], list[Any]] | None = None  # inherited by forked workers
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child: be killed with the build that started it (Linux), so that a killed build
+    leaves nothing writing into its staging folder."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _start_worker() -> None:
@@ -431,6 +442,16 @@ def files_fingerprint(folder: Path) -> str:
     return h.hexdigest()
 
 
+def versions(site: Site) -> tuple[str, str]:
+    """What every body depends on besides its post (the settings and images), and what every
+    page does besides its values (that, the tag vocabulary and the templates)."""
+    config = site.config
+    body_version = digest(config.key, files_fingerprint(config.images_dir))
+    return body_version, digest(
+        body_version, repr(sorted(site.tags.items())), files_fingerprint(config.templates_dir)
+    )
+
+
 def render(site: Site, memo: Memo | None = None, workers: int = 1) -> Iterator[Page | Body | Problem]:
     """Every file of the site, the bodies made anew, and the problems found while rendering
     (broken links between posts, aliases that clash, template mistakes). Pages are only to
@@ -444,7 +465,7 @@ def render(site: Site, memo: Memo | None = None, workers: int = 1) -> Iterator[P
         None: site.posts[:n],
         **{s: p[:n] for s, p in by_tag.items()},
     }
-    body_version = digest(config.key, files_fingerprint(config.images_dir))
+    body_version, page_version = versions(site)
     work = Work(
         site,
         urls,
@@ -453,33 +474,31 @@ def render(site: Site, memo: Memo | None = None, workers: int = 1) -> Iterator[P
         LinkTargets.of(site, urls),
         frozenset(p for posts in feeds.values() for p in posts),
         body_version,
-        digest(body_version, repr(sorted(site.tags.items())), files_fingerprint(config.templates_dir)),
+        page_version,
     )
     by_path = {p.path: p for p in site.posts}
     related = {path: tuple(by_path[r] for r in rs) for path, rs in related_posts(site.posts, by_tag).items()}
     feed_bodies: dict[Post, Html] = {}
-    made: set[PurePosixPath] = set()
-    for item in post_pages(work, memo, related, feed_bodies, workers):
-        if isinstance(item, Page):
-            made.add(item.path)
-        yield item
+    made: set[PurePosixPath] = set()  # the pages' files, which no alias may take
+
+    def noting(items: Iterable[Page | Body | Problem]) -> Iterator[Page | Body | Problem]:
+        for item in items:
+            if isinstance(item, Page):
+                made.add(item.path)
+            yield item
+
+    yield from noting(post_pages(work, memo, related, feed_bodies, workers))
     # The feeds' bodies, with their texts: a few hundred at most
     texts = memo.texts(sorted(html.key for html in feed_bodies.values() if html.text is None))
-    feed_bodies = {post: Html(html.key, html.text or texts[html.key]) for post, html in feed_bodies.items()}
+    feed_bodies = {
+        post: html if html.text is not None else Html(html.key, texts[html.key])
+        for post, html in feed_bodies.items()
+    }
     lists = list_jobs(site, urls, by_tag)
-    for item in pages(work, memo, lists, workers):
-        if isinstance(item, Page):
-            made.add(item.path)
-        yield item
     listed = [urls.post(p) for p in site.posts] + [site_path for site_path, _, _ in lists]
     small = small_jobs(site, urls, listed, tag_counts(by_tag))
-    for item in pages(work, memo, feed_jobs(site, urls, feeds, feed_bodies) + small, workers):
-        if isinstance(item, Page):
-            made.add(item.path)
-        yield item
-    for page in copied_files(site, urls, memo):
-        made.add(page.path)
-        yield page
+    yield from noting(pages(work, memo, lists + feed_jobs(site, urls, feeds, feed_bodies) + small, workers))
+    yield from noting(copied_files(site, urls, memo))
     aliases = list(alias_jobs(site, urls, made))
     yield from (item for item in aliases if isinstance(item, Problem))
     yield from pages(work, memo, [item for item in aliases if not isinstance(item, Problem)], workers)

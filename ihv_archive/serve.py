@@ -314,9 +314,10 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
                 ]
             ) from None
         raise
-    rebuilder = server.rebuilder = Rebuilder(
-        root, server.server_address[1], Options(drafts=drafts, future=future), say
-    )
+    # The preview's search index is made by its first build and carried over by the next:
+    # indexing again on every save would slow the preview down (a part of a large archive: 1 s).
+    options = Options(drafts=drafts, future=future, reindex=False)
+    rebuilder = server.rebuilder = Rebuilder(root, server.server_address[1], options, say)
     observer = Observer()
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     try:

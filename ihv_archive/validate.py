@@ -59,7 +59,7 @@ def duplicate_slugs(posts: tuple[Post, ...]) -> list[Problem]:
                     other.path,
                     None,
                     f"slug '{slug}' in {year} is also used by {first.path}",
-                    "rename one file or give it a different slug:",
+                    "rename one file, or give one a slug: of its own in its front matter",
                 )
             )
     return problems

@@ -89,7 +89,7 @@ def signature(path: Path | str) -> Signature | None:
 
 def intact(out_dir: Path, recorded: Mapping[str, Signature]) -> set[str]:
     """The recorded files that are still, below out_dir, the very files that were written."""
-    return {name for name, expected in recorded.items() if signature(out_dir / name) == expected}
+    return {name for name, expected in recorded.items() if signature(f"{out_dir}/{name}") == expected}
 
 
 def files_below(folder: Path) -> set[str]:
@@ -117,12 +117,13 @@ class Staging:
     """The new site, made in a folder beside the old one and swapped in only when complete;
     if anything fails first, the folder is deleted and the old site stays as it was."""
 
-    def __init__(self, out_dir: Path, old_files: Mapping[str, Signature]) -> None:
+    def __init__(self, out_dir: Path, old_files: Mapping[str, bytes]) -> None:
         self.out_dir = out_dir.absolute()
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.old_files = old_files  # the old site's files as the last build wrote them (intact)
+        self.old_files = old_files  # the old site's files still as written, by path: their content's digest
         self.folder = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.new-", dir=self.out_dir.parent))
         self.files: dict[str, Signature] = {}
+        self.folders: set[str] = {""}  # made already
         self.rewritten = 0
 
     def __enter__(self) -> Staging:
@@ -132,27 +133,22 @@ class Staging:
         shutil.rmtree(self.folder, ignore_errors=True)  # gone already if swapped in
 
     def put(self, page: Page) -> None:
-        """A page's file: the old site's (a hard link) if it holds the same bytes, else written."""
+        """A page's file: the old site's (a hard link) if it holds these bytes, else written."""
         rel = checked(page.path)
-        target = self.folder / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        old = self.out_dir / rel
-        if rel in self.old_files and (page.content is None or holds(old, page.content)):
-            self.keep(rel)
-            return
+        if self.old_files.get(rel) == page.digest:
+            return self.keep(rel)
         if page.content is None:
             raise ValueError(f"no bytes for {rel}, and the old site does not have it")
-        with open(target, "xb") as out:
+        with open(self.target(rel), "xb") as out:
             out.write(page.content)
-        self.files[rel] = signature(target) or (0, 0, 0)
+        self.files[rel] = signature(f"{self.folder}/{rel}") or (0, 0, 0)
         self.rewritten += 1
 
     def keep(self, rel: str) -> None:
         """Carry a file over from the old site, as it is (a hard link: no bytes written)."""
-        target = self.folder / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target, source = self.target(rel), f"{self.out_dir}/{rel}"
         try:
-            os.link(self.out_dir / rel, target, follow_symlinks=False)
+            os.link(source, target, follow_symlinks=False)
         except FileNotFoundError:
             raise ProblemsFound(
                 [
@@ -165,8 +161,16 @@ class Staging:
                 ]
             ) from None
         except OSError:  # a file system without hard links: copy the bytes instead
-            shutil.copyfile(self.out_dir / rel, target)
+            shutil.copyfile(source, target)
         self.files[rel] = signature(target) or (0, 0, 0)
+
+    def target(self, rel: str) -> str:
+        """Where a file goes in the staging folder, its folder made (plain strings: 10,000s of them)."""
+        folder = os.path.dirname(rel)
+        if folder not in self.folders:
+            os.makedirs(f"{self.folder}/{folder}", exist_ok=True)
+            self.folders.add(folder)
+        return f"{self.folder}/{rel}"
 
     def add_made_below(self, folder: str) -> None:
         """Count the files a tool made in a folder of the staging site (the search index)."""
@@ -191,19 +195,6 @@ class Staging:
                 raise
             shutil.rmtree(retired, ignore_errors=True)
         return Written(self.files, self.rewritten)
-
-
-def holds(path: Path, content: bytes) -> bool:
-    """Is the file at path a plain file (not a link) holding exactly these bytes?"""
-    try:  # not through a link, and without waiting for a writer if someone left a pipe there
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return False
-    with open(descriptor, "rb") as file:
-        found = os.fstat(descriptor)
-        if not S_ISREG(found.st_mode) or found.st_size != len(content):
-            return False
-        return file.read(len(content) + 1) == content
 
 
 def remove_site(out_dir: Path) -> None:

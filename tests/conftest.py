@@ -8,7 +8,6 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -113,20 +112,6 @@ def cold_build(archive: Path, tmp_path: Path, *args: str) -> dict[str, bytes]:
     result = tree_bytes(fresh / "site")
     shutil.rmtree(fresh)
     return result
-
-
-def loads_counted(monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> list[int]:
-    """Counts the calls of the `load` that a module (pipeline, serve) loads the posts with:
-    its whole rebuild does, a quick one never."""
-    calls: list[int] = []
-    real = module.load
-
-    def counting(*args: object, **kwargs: object) -> object:
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(module, "load", counting)
-    return calls
 
 
 def search_index_is_whole(site: Path) -> bool:

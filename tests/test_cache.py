@@ -229,7 +229,7 @@ def test_a_build_with_nothing_changed_writes_nothing(
 
 def damage_texts(file: Path) -> None:
     with sqlite3.connect(file) as db:
-        db.execute("UPDATE texts SET html = html || 'tampered'")
+        db.execute("UPDATE bodies SET page_html = page_html || 'tampered'")
 
 
 def truncate(file: Path) -> None:

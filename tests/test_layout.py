@@ -32,3 +32,27 @@ def test_the_importer_never_imports_the_builder_nor_the_builder_the_importer() -
         if file.name == "cli.py":
             continue  # the command line dispatches to both, loading the importer only for `import`
         assert not any(m.startswith("ihv_archive.importer") for m in _project_imports(file)), file.name
+
+
+STAGES = ("content", "load", "validate", "bodies", "presentation", "render", "markdown", "urls")
+MACHINERY = ("cache", "write", "search", "serve", "pipeline")
+
+
+def test_the_stages_import_no_cache_writer_search_server_or_pipeline() -> None:
+    """One stage a module: the stages are pure steps; only the pipeline puts them together
+    with the cache, the writer and the search index."""
+    for stage in STAGES:
+        imported = {m.rsplit(".", 1)[-1] for m in _project_imports(PROJECT_ROOT / f"ihv_archive/{stage}.py")}
+        assert not imported & set(MACHINERY), (stage, imported & set(MACHINERY))
+
+
+def test_only_the_writer_makes_or_deletes_files_in_the_output_folder() -> None:
+    """No module but write.py calls what creates, replaces or deletes files (search.py hands
+    the staging folder to Pagefind; cache.py writes its own file in .cache/)."""
+    import re
+
+    writing = re.compile(r"\b(os\.(link|rename|replace|unlink|rmdir|makedirs|mkdir)|shutil\.(rmtree|copyfile)|\.write_(bytes|text)|\.rename\(|\.unlink\()")
+    for file in (PROJECT_ROOT / "ihv_archive").glob("*.py"):
+        if file.name in ("write.py", "cache.py", "new.py"):
+            continue  # the writer; the cache's own file; `new`, which writes a post file (never the site)
+        assert not writing.search(file.read_text()), file.name

@@ -1,4 +1,5 @@
-"""Crash safety: a build killed (SIGKILL) at any moment leaves a whole site behind."""
+"""The pipeline: the recipe end to end; a build killed (SIGKILL) at any moment leaves a whole
+site behind; the nothing-changed check trusts no file changed within a clock tick."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
+
+from ihv_archive import pipeline
+from ihv_archive.config import load_config
+from ihv_archive.pipeline import Options, inputs_fingerprint
 
 from .conftest import PROJECT, search_index_is_whole, tree_bytes
 
@@ -92,3 +99,39 @@ def test_a_build_killed_at_random_moments_never_leaves_a_half_written_site(tmp_p
         assert [p.name for p in root.iterdir() if p.name.startswith(".site")] == []  # leftovers cleared
         current = target
     assert killed >= 3  # the loop really did interrupt builds
+
+
+def test_a_file_changed_within_a_clock_tick_is_never_taken_as_unchanged(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Git's "racy" rule: a signature taken just after a change cannot vouch for the bytes,
+    so no fingerprint is made then, and the next build looks at every file."""
+    config = load_config(archive)
+    assert inputs_fingerprint(config, Options()) is None  # the archive was copied just now
+    monkeypatch.setattr(pipeline, "RACY_NS", 0)  # as if every file had settled
+    first = inputs_fingerprint(config, Options())
+    assert first is not None and first == inputs_fingerprint(config, Options())
+    assert inputs_fingerprint(config, Options(search=False)) != first
+    post = archive / "content/posts/2023/year-only.md"
+    post.write_text(post.read_text())  # saved again, the same bytes: another signature
+    assert inputs_fingerprint(config, Options()) != first
+
+
+def test_check_writes_nothing_not_even_the_cache(archive: Path) -> None:
+    assert (
+        subprocess.run(
+            [sys.executable, str(PROJECT / "build.py"), "--root", str(archive), "build"]
+        ).returncode
+        == 0
+    )
+    before = {p: p.stat().st_mtime_ns for p in archive.rglob("*")}
+    post = archive / "content/posts/2023/year-only.md"
+    post.write_text(post.read_text().replace("Text.", "Text, edited."))
+    before[post] = post.stat().st_mtime_ns
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "build.py"), "--root", str(archive), "check"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0 and "No problems: 7 posts would build" in result.stdout
+    assert {p: p.stat().st_mtime_ns for p in archive.rglob("*")} == before
