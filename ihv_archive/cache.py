@@ -51,7 +51,7 @@ TABLES = ("meta", "posts", "bodies", "files")
 # What reading a damaged or foreign cache can raise (pickles of classes since changed included)
 UNREADABLE = (
     sqlite3.Error,
-    pickle.UnpicklingError,
+    pickle.PickleError,
     EOFError,
     AttributeError,
     ImportError,
@@ -98,36 +98,21 @@ class Cache:
         return cls(db)
 
     @classmethod
-    def open(cls, file: Path, read_only: bool = False, fresh: bool = False) -> Cache:
+    def open(cls, file: Path, fresh: bool = False) -> Cache:
         """The cache in `file` (`fresh`: deleted first); one that cannot be read is set aside
-        (unless read_only) and a new one begun, with a note saying so; one of another version
-        of the code is emptied."""
+        and a new one begun, with a note saying so; one of another version is emptied."""
         try:
             if fresh:
                 file.unlink(missing_ok=True)
-            if read_only:
-                db = sqlite3.connect(f"{file.absolute().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-            else:
-                file.parent.mkdir(parents=True, exist_ok=True)
-                ignore = file.parent / ".gitignore"  # git must never see it, whatever the project says
-                if not ignore.exists():
-                    ignore.write_text(
-                        "# the build cache: made by `build`, safe to delete\n*\n", encoding="utf-8"
-                    )
-                db = sqlite3.connect(file, timeout=30, check_same_thread=False)
-                db.executescript(SCHEMA)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(file, timeout=30, check_same_thread=False)
+            db.executescript(SCHEMA)
             code = db.execute("SELECT value FROM meta WHERE name = 'code'").fetchone()
-            if code is not None and code[0] != code_version():  # another version's: start afresh
-                if read_only:
-                    return cls.in_memory()
+            if code is not None and code[0] != code_version():
                 db.executescript("".join(f"DROP TABLE {table};" for table in TABLES) + SCHEMA)
             db.execute("SELECT count(*) FROM posts").fetchone()
             return cls(db)
         except UNREADABLE as error:
-            if read_only:
-                return cls(
-                    cls.in_memory().db, f"the build cache could not be read ({error}); checking everything"
-                )
             return cls.set_aside(file, error)
 
     @classmethod

@@ -18,7 +18,7 @@ from .config import load_config
 from .load import load_tags
 from .new import new_post
 from .pipeline import BuildResult, Options, build, check, now_in
-from .problems import Problem, ProblemsFound, display_path
+from .problems import ProblemsFound, display_path
 
 
 def parser() -> argparse.ArgumentParser:
@@ -104,19 +104,14 @@ def new_command(args: argparse.Namespace) -> int:
     try:
         when = date.fromisoformat(args.date) if args.date else now_in(config).date()
     except ValueError:
-        raise ProblemsFound(
-            [Problem("new", None, f"--date {args.date!r} is not a date", "use YYYY-MM-DD, e.g. 2024-03-19")]
+        raise ProblemsFound.one(
+            "new", None, f"--date {args.date!r} is not a date", "use YYYY-MM-DD, e.g. 2024-03-19"
         ) from None
     wanted = [t.strip() for t in args.tags.split(",") if t.strip()]
     path = new_post(config, tags, args.title, when, wanted, args.draft, args.slug)
     print(display_path(path))
     print("Next: write the summary and the post, then `python build.py serve` to see it.")
     return 0
-
-
-def run() -> int:
-    """The program (build.py, the ihv-archive script)."""
-    return main()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

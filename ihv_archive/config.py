@@ -93,11 +93,11 @@ def load_config(root: Path, base_url: str | None = None, out_dir: Path | None = 
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
-        raise ProblemsFound(
-            [Problem(shown, None, "site settings not found", "run the command in the project folder")]
+        raise ProblemsFound.one(
+            shown, None, "site settings not found", "run the command in the project folder"
         ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ProblemsFound([Problem(shown, None, f"not valid TOML: {error}")]) from None
+        raise ProblemsFound.one(shown, None, f"not valid TOML: {error}") from None
     return config_from_dict(raw, root, shown, base_url, out_dir)
 
 

@@ -28,11 +28,6 @@ class Loaded:
     parsed: dict[str, Parsed] = field(default_factory=dict)  # every file's result, by its key
 
 
-def is_post_file(name: str) -> bool:
-    """Markdown files, leaving out editors' temporary and backup files (.#x.md, x.md~, ~x.md)."""
-    return name.endswith(".md") and not name.startswith((".", "~", "#"))
-
-
 def post_files(posts_dir: Path) -> list[tuple[str, Path]]:
     """Every post file below posts_dir as (path below posts_dir, file), in a stable order;
     hidden folders are skipped."""
@@ -40,7 +35,7 @@ def post_files(posts_dir: Path) -> list[tuple[str, Path]]:
     for folder, subfolders, names in os.walk(posts_dir, followlinks=False):
         subfolders[:] = [d for d in subfolders if not d.startswith(".")]
         for name in names:
-            if is_post_file(name):
+            if name.endswith(".md") and not name.startswith((".", "~", "#")):  # not editors' temporary files
                 file = Path(folder, name)
                 found.append((file.relative_to(posts_dir).as_posix(), file))
     return sorted(found)

@@ -68,15 +68,11 @@ def new_post(
     year_dir = config.posts_dir / str(when.year)
     taken = slug_taken(year_dir, slug)
     if taken is not None:
-        raise ProblemsFound(
-            [
-                Problem(
-                    display_path(taken),
-                    None,
-                    f"already uses the address '{slug}' in {when.year}",
-                    f"choose another title, or add --slug {slug}-2",
-                )
-            ]
+        raise ProblemsFound.one(
+            display_path(taken),
+            None,
+            f"already uses the address '{slug}' in {when.year}",
+            f"choose another title, or add --slug {slug}-2",
         )
     year_dir.mkdir(parents=True, exist_ok=True)
     path = year_dir / f"{slug}.md"

@@ -49,24 +49,11 @@ def now_in(config: Config) -> datetime:
 
 
 def check(config: Config, now: datetime | None = None, workers: int = 1) -> tuple[Site, int]:
-    """Everything a build does except writing: the site and how many files it would have, or
-    ProblemsFound listing every problem. It reads the last build's cache and writes nothing."""
-    now = now or now_in(config)
-    file = cache_file(config)
-    cache = Cache.open(file, read_only=True) if file.exists() else Cache.in_memory()
-    try:
-        return _check(config, now, cache, workers)
-    except (CacheDamaged, *UNREADABLE):
-        return _check(config, now, Cache.in_memory(), workers)
-    finally:
-        cache.close()
-
-
-def _check(config: Config, now: datetime, cache: Cache, workers: int) -> tuple[Site, int]:
-    site = validate(load(config, cache.parsed()), config, now)
-    memo = cache.memo(on_disk(config, cache.files()))
+    """Everything a build does but writing, from nothing: the site and how many files it
+    would have, or ProblemsFound listing every problem."""
+    site = validate(load(config), config, now or now_in(config))
     problems, files = list(site.problems), 0
-    for item in render(site, memo, workers):
+    for item in render(site, None, workers):  # one at a time: a site is not held in memory
         if isinstance(item, Problem):
             problems.append(item)
         files += isinstance(item, Page)

@@ -34,6 +34,10 @@ class ProblemsFound(Exception):
         self.problems = sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.message, p.fix))
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    @classmethod
+    def one(cls, file: str, line: int | None, message: str, fix: str = "") -> ProblemsFound:
+        return cls([Problem(file, line, message, fix)])
+
 
 def display_path(path: Path) -> str:
     """The path as an editor would type it: relative to the working folder when inside it.

@@ -72,9 +72,7 @@ class Memo:
 
 def reduce(value: Any) -> Any:
     """A template's inputs as plain values, posts and HTML standing as their keys."""
-    if isinstance(value, Post) and value.key:
-        return value.key
-    if isinstance(value, Html):
+    if isinstance(value, Post | Html) and value.key:
         return value.key
     if isinstance(value, dict):
         return tuple((reduce(k), reduce(v)) for k, v in value.items())
@@ -114,10 +112,6 @@ class Work:
 
     def body_key(self, post: Post) -> str:
         return digest(post.key, str(post in self.in_feeds), self.body_version)
-
-    def render_body(self, post: Post) -> tuple[Body, list[Problem]]:
-        images = self.site.config.images_dir
-        return render_body(post, self.md, self.targets, images, post in self.in_feeds, self.body_key(post))
 
 
 # --- templates ------------------------------------------------------------------------
@@ -292,7 +286,13 @@ def post_pages(
 
     def make(item: tuple[int, Body | None]) -> tuple[Body | None, list[Problem], Page | Problem]:
         i, body = item
-        new, problems = (None, []) if body is not None else work.render_body(site.posts[i])
+        post = site.posts[i]
+        images, key = work.site.config.images_dir, work.body_key(post)
+        new, problems = (
+            (None, [])
+            if body
+            else render_body(post, work.md, work.targets, images, post in work.in_feeds, key)
+        )
         body = body or new
         assert body is not None
         context = post_context(site, i, body.page_html, related)

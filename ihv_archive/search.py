@@ -10,12 +10,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import time
 from functools import lru_cache
 from pathlib import Path
 from typing import IO
 
-from .problems import Problem, ProblemsFound
+from .problems import ProblemsFound
 from .render import die_with_parent
 from .urls import SearchPart, Urls
 
@@ -73,36 +72,29 @@ def start(
         process = subprocess.Popen(command, stdout=output, stderr=output, preexec_fn=die_with_parent)
     except OSError as error:
         output.close()
-        raise ProblemsFound([Problem("search index", None, f"Pagefind could not run: {error}")]) from None
+        raise ProblemsFound.one("search index", None, f"Pagefind could not run: {error}") from None
     return process, output
 
 
 def finish(process: subprocess.Popen[bytes], output: IO[bytes]) -> None:
     """Wait for a Pagefind; report it if it failed or took more than ten minutes."""
     with output:
-        deadline = time.monotonic() + TIMEOUT_SECONDS
         try:
-            code = process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            code = process.wait(timeout=TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-            raise ProblemsFound(
-                [Problem("search index", None, "Pagefind could not run: it took more than 10 minutes")]
+            raise ProblemsFound.one(
+                "search index", None, "Pagefind could not run: it took more than 10 minutes"
             ) from None
         output.seek(0)
         said = output.read().decode(errors="replace")
     if code != 0:
         detail = said.strip().splitlines()
         missing = "No module named pagefind" in said
-        raise ProblemsFound(
-            [
-                Problem(
-                    "search index",
-                    None,
-                    "Pagefind is not installed"
-                    if missing
-                    else f"Pagefind failed: {detail[-1] if detail else code}",
-                    "python -m pip install 'pagefind[extended]'" if missing else "",
-                )
-            ]
+        raise ProblemsFound.one(
+            "search index",
+            None,
+            "Pagefind is not installed" if missing else f"Pagefind failed: {detail[-1] if detail else code}",
+            "python -m pip install 'pagefind[extended]'" if missing else "",
         )

@@ -106,16 +106,11 @@ class Changes(FileSystemEventHandler):
         self.flagged = False
 
     def relevant(self, path: str) -> bool:
-        file = Path(path)
-        try:
-            rel = file.resolve().relative_to(self.root)
-        except ValueError:
-            return False
-        if rel == Path("site.toml"):
-            return True
-        if not rel.parts or rel.parts[0] not in ("content", "templates"):
-            return False
-        name = file.name  # editors' swap, backup and lock files are not content
+        """site.toml, or a file below content/ or templates/ but editors' swap, backup and lock files."""
+        file, name = Path(path).resolve(), Path(path).name
+        rel = file.relative_to(self.root) if file.is_relative_to(self.root) else Path("/")
+        if rel.parts[:1] not in (("content",), ("templates",)):
+            return rel == Path("site.toml")
         return not (name.startswith((".", "~", "#")) or name.endswith(("~", ".swp", ".swx", ".tmp")))
 
     def flag(self) -> None:
@@ -303,15 +298,11 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
         server = PreviewServer(port, base_path)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
-            raise ProblemsFound(
-                [
-                    Problem(
-                        "serve",
-                        None,
-                        f"port {port} is already in use",
-                        f"try --port {port + 1}, or stop the other server",
-                    )
-                ]
+            raise ProblemsFound.one(
+                "serve",
+                None,
+                f"port {port} is already in use",
+                f"try --port {port + 1}, or stop the other server",
             ) from None
         raise
     # The preview's search index is made by its first build and carried over by the next:

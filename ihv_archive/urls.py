@@ -128,11 +128,8 @@ class Urls:
 
     @staticmethod
     def output_file(site_path: str) -> PurePosixPath:
-        """The file a site path is written to, relative to the output folder.
-
-        "posts/2024/x/" -> posts/2024/x/index.html; "feed.xml" -> feed.xml. Raises UnsafePath
-        for anything that could land outside the output folder, whatever a slug or alias says.
-        """
+        """The file a site path is written to: "posts/2024/x/" -> posts/2024/x/index.html.
+        UnsafePath for anything that could land outside the output folder."""
         # "%" too: a server would decode "%2e%2e" to "..".
         if any(c in site_path for c in "\\\x00%") or site_path.startswith("/") or "//" in site_path:
             raise UnsafePath(site_path)

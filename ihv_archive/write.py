@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from stat import S_ISREG
 
-from .problems import Problem, ProblemsFound, display_path
+from .problems import ProblemsFound, display_path
 from .render import Page
 
 Signature = tuple[int, int, int]  # size, mtime (ns) and inode of a file written
@@ -36,15 +36,11 @@ def refuse_unsafe_out_dir(out_dir: Path, root: Path, kept: Iterable[Path]) -> No
     for path in [root, *kept]:
         folder = path.resolve()
         if out == folder or folder.is_relative_to(out) or (path != root and out.is_relative_to(folder)):
-            raise ProblemsFound(
-                [
-                    Problem(
-                        display_path(out_dir),
-                        None,
-                        f"cannot be the output folder: it would replace {display_path(path)}",
-                        "choose an empty folder or the default site/",
-                    )
-                ]
+            raise ProblemsFound.one(
+                display_path(out_dir),
+                None,
+                f"cannot be the output folder: it would replace {display_path(path)}",
+                "choose an empty folder or the default site/",
             )
 
 
@@ -56,15 +52,11 @@ def locked(out_dir: Path, lock_file: Path) -> Iterator[None]:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ProblemsFound(
-                [
-                    Problem(
-                        display_path(out_dir),
-                        None,
-                        "another build is writing this folder right now",
-                        "wait for it to finish, then build again",
-                    )
-                ]
+            raise ProblemsFound.one(
+                display_path(out_dir),
+                None,
+                "another build is writing this folder right now",
+                "wait for it to finish, then build again",
             ) from None
         yield  # the lock goes with the file's closing, or with the process
 
@@ -150,15 +142,11 @@ class Staging:
         try:
             os.link(source, target, follow_symlinks=False)
         except FileNotFoundError:
-            raise ProblemsFound(
-                [
-                    Problem(
-                        display_path(self.out_dir),
-                        None,
-                        f"{rel} was removed while the site was being built",
-                        "build again (the site folder is as it was)",
-                    )
-                ]
+            raise ProblemsFound.one(
+                display_path(self.out_dir),
+                None,
+                f"{rel} was removed while the site was being built",
+                "build again (the site folder is as it was)",
             ) from None
         except OSError:  # a file system without hard links: copy the bytes instead
             shutil.copyfile(source, target)

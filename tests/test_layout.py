@@ -51,7 +51,9 @@ def test_only_the_writer_makes_or_deletes_files_in_the_output_folder() -> None:
     the staging folder to Pagefind; cache.py writes its own file in .cache/)."""
     import re
 
-    writing = re.compile(r"\b(os\.(link|rename|replace|unlink|rmdir|makedirs|mkdir)|shutil\.(rmtree|copyfile)|\.write_(bytes|text)|\.rename\(|\.unlink\()")
+    writing = re.compile(
+        r"\b(os\.(link|rename|replace|unlink|rmdir|makedirs|mkdir)|shutil\.(rmtree|copyfile)|\.write_(bytes|text)|\.rename\(|\.unlink\()"
+    )
     for file in (PROJECT_ROOT / "ihv_archive").glob("*.py"):
         if file.name in ("write.py", "cache.py", "new.py"):
             continue  # the writer; the cache's own file; `new`, which writes a post file (never the site)
