@@ -4,7 +4,7 @@ posts followed to their URLs (a broken one is a problem at the post's line)."""
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -12,11 +12,12 @@ from urllib.parse import unquote, urlsplit
 
 import imagesize
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from . import markdown
 from .content import Post
 from .digest import digest
-from .problems import Problem
+from .problems import Problem, quoted
 from .urls import Urls
 from .validate import Site
 
@@ -121,19 +122,34 @@ def page_link_rewriter(
     return rewrite
 
 
-def image_size(images_dir: Path, urls: Urls, post: Post, src: str) -> tuple[int, int] | None:
-    """An image's size from its file in content/images/, if it is one of ours."""
+def image_file(images_dir: Path, urls: Urls, post: Post, src: str) -> Path | None:
+    """The file in content/images/ an image's URL names, if it names one of ours."""
     parts = urlsplit(src)
     if parts.scheme or parts.netloc:
         return None
-    path = parts.path[1:] if parts.path.startswith("/") else posixpath.normpath(urls.post(post) + parts.path)
-    if not path.startswith(urls.IMAGES):
-        return None
+    path = posixpath.normpath(parts.path[1:] if parts.path.startswith("/") else urls.post(post) + parts.path)
+    return images_dir / unquote(path[len(urls.IMAGES) :]) if path.startswith(urls.IMAGES) else None
+
+
+def image_size(images_dir: Path, urls: Urls, post: Post, src: str) -> tuple[int, int] | None:
     try:
-        width, height = imagesize.get(images_dir / unquote(path[len(urls.IMAGES) :]))
+        width, height = imagesize.get(image_file(images_dir, urls, post, src) or "")
     except (OSError, ValueError):
         return None
     return (width, height) if width > 0 and height > 0 else None
+
+
+def image_problems(post: Post, tokens: list[Token], images_dir: Path, urls: Urls) -> Iterator[Problem]:
+    """Every image needs a description, and one of ours its file in content/images/."""
+    for token, line in markdown.images(tokens):
+        where, src = post.body_line + line if line is not None else None, str(token.attrGet("src"))
+        if not token.content.strip():
+            fix = "write what it shows between the brackets: ![A chart of visits by month](…)"
+            yield Problem(post.path, where, "an image has no description", fix)
+        if (file := image_file(images_dir, urls, post, src)) is not None and not file.is_file():
+            yield Problem(
+                post.path, where, f"image {quoted(src)} is not in content/images/", "check its name"
+            )
 
 
 def render_body(
@@ -142,7 +158,8 @@ def render_body(
     """A post's body for its page (and, if it is in a feed, for feeds: every URL absolute)."""
     problems: list[Problem] = []
     followed: list[tuple[PurePosixPath, str]] = []
-    tokens = markdown.parse(md, post.body)
+    tokens = md.parse(post.body, {})
+    problems.extend(image_problems(post, tokens, images_dir, targets.urls))
     markdown.decorate_images(tokens, partial(image_size, images_dir, targets.urls, post))
     page_html = markdown.render(md, tokens, page_link_rewriter(post, targets, problems, followed))
     feed_html = None

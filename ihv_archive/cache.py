@@ -200,7 +200,8 @@ class Cache:
             known = {key for (key,) in self.db.execute("SELECT key FROM posts")}
             self.db.executemany(
                 "INSERT INTO posts VALUES (?, ?)",
-                [(key, pickle.dumps(value, protocol=5)) for key, value in parsed.items() if key not in known],
+                # a generator: a cold build's 10,000 pickled posts are never all held at once
+                ((key, pickle.dumps(value, protocol=5)) for key, value in parsed.items() if key not in known),
             )
             self.db.executemany("DELETE FROM posts WHERE key = ?", [(key,) for key in known - parsed.keys()])
             gone = {key for (key,) in self.db.execute("SELECT key FROM bodies")} - self.bodies_used

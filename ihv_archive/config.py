@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .problems import Problem, ProblemsFound, did_you_mean, display_path
+from .problems import Problem, ProblemsFound, did_you_mean, display_path, quoted, toml_problem
 
 SETTINGS_FILE = "site.toml"
 
@@ -90,14 +90,18 @@ def load_config(root: Path, base_url: str | None = None, out_dir: Path | None = 
     """Read site.toml under root; base_url and out_dir override it (the CLI's flags)."""
     path = root / SETTINGS_FILE
     shown = display_path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
+    if not path.is_file():
+        if path.exists():  # a pipe or a device: reading it could wait for ever
+            raise ProblemsFound.one(shown, None, "is not a regular file", "save the settings as a plain file")
         raise ProblemsFound.one(
             shown, None, "site settings not found", "run the command in the project folder"
-        ) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ProblemsFound.one(shown, None, f"not valid TOML: {error}") from None
+        )
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ProblemsFound.one(shown, None, "is not UTF-8 text", "save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ProblemsFound([toml_problem(shown, error)]) from None
     return config_from_dict(raw, root, shown, base_url, out_dir)
 
 
@@ -118,7 +122,7 @@ def config_from_dict(
         if value is None:
             problems.append(Problem(shown, None, f"{key}: missing", f'add {key} = "…"'))
         elif type(value) is not kind:  # bool is an int subclass: compare exact types
-            problems.append(Problem(shown, None, f"{key}: expected {kind.__name__}, got {value!r}"))
+            problems.append(Problem(shown, None, f"{key}: expected {kind.__name__}, got {quoted(value)}"))
         else:
             values[key] = value
     if base_url is not None:
@@ -130,7 +134,7 @@ def config_from_dict(
                 Problem(
                     shown,
                     None,
-                    f"base_url: {values['base_url']!r} is not an absolute http(s) URL",
+                    f"base_url: {quoted(values['base_url'])} is not an absolute http(s) URL",
                     "use e.g. https://example.github.io/news-archive/",
                 )
             )
@@ -144,7 +148,10 @@ def config_from_dict(
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(
                 Problem(
-                    shown, None, f"timezone: unknown zone {values['timezone']!r}", "use e.g. Europe/London"
+                    shown,
+                    None,
+                    f"timezone: unknown zone {quoted(values['timezone'])}",
+                    "use e.g. Europe/London",
                 )
             )
     if problems:
@@ -152,8 +159,3 @@ def config_from_dict(
     if not values["feed_id_prefix"]:
         values["feed_id_prefix"] = values["base_url"]
     return Config(root=root, out_dir=out_dir if out_dir is not None else root / "site", **values)
-
-
-def with_base_url(config: Config, base_url: str) -> Config:
-    """The same settings served from another address (the dev server's)."""
-    return replace(config, base_url=normalise_base_url(base_url) or config.base_url)

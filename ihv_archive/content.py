@@ -10,7 +10,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import PurePosixPath
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from .problems import Problem, did_you_mean
+from .problems import Problem, did_you_mean, quoted, toml_problem
 
 PRECISIONS = ("day", "month", "year")
 REQUIRED_KEYS = ("title", "date", "tags", "summary")
@@ -140,6 +140,13 @@ def load_yaml_mapping(source: str, first_line: int) -> tuple[dict[Any, Any], dic
     """The YAML mapping and each key's file line; a Problem (with its line) when it is not one."""
     loader = _FrontMatterLoader(source)
     try:
+        for event in yaml.parse(source, Loader=_FrontMatterLoader):  # before any value is built
+            if (name := getattr(event, "anchor", None)) is not None:
+                alias = isinstance(event, yaml.AliasEvent)
+                shown = f"{'alias' if alias else 'anchor'} ({'*' if alias else '&'}{name[:40]})"
+                line = first_line + event.start_mark.line
+                # an alias repeats a value, and a few nested ones make one too large to hold
+                return Problem("", line, f"front matter uses a YAML {shown}", "write each value out in full")
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
@@ -193,15 +200,18 @@ def parse_when(value: Any, zone: ZoneInfo) -> datetime | str:
             parsed = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
         except ValueError:
             if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                return f"'{text}' is not a real date (check the day and month)"
-            return f"'{text}' is not a date (use YYYY-MM-DD)"
+                return f"{quoted(text)} is not a real date (check the day and month)"
+            return f"{quoted(text)} is not a date (use YYYY-MM-DD)"
     else:
-        return f"{value!r} is not a date (use YYYY-MM-DD)"
-    if not isinstance(parsed, datetime):
-        return datetime.combine(parsed, time(0, 0), tzinfo=zone)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=zone)
-    return parsed.astimezone(zone)
+        return f"{quoted(value)} is not a date (use YYYY-MM-DD)"
+    try:  # in the site's zone, and as UTC (every comparison of two dates goes through it)
+        if not isinstance(parsed, datetime):
+            parsed = datetime.combine(parsed, time(0, 0), tzinfo=zone)
+        when = parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed.astimezone(zone)
+        when.astimezone(UTC)
+    except OverflowError:
+        return f"{quoted(str(value).strip())} is out of range (use a date between years 1 and 9999)"
+    return when
 
 
 def slug_from_filename(stem: str) -> str:
@@ -217,7 +227,7 @@ def _text(value: Any) -> bool:
 
 
 def _check_fields(
-    data: dict[Any, Any], lines: dict[Any, int], first_line: int, vocabulary: dict[str, Tag]
+    data: dict[Any, Any], lines: dict[Any, int], first_line: int, vocabulary: dict[str, Tag] | None
 ) -> list[Problem]:
     problems: list[Problem] = []
 
@@ -226,7 +236,7 @@ def _check_fields(
 
     for key in data:
         if not isinstance(key, str):
-            problems.append(Problem("", lines.get(str(key), first_line), f"{key!r} is not a key name"))
+            problems.append(Problem("", lines.get(str(key), first_line), f"{quoted(key)} is not a key name"))
         elif key not in KNOWN_KEYS:
             hint = did_you_mean(key, KNOWN_KEYS) or f"known keys: {', '.join(KNOWN_KEYS)}"
             report(key, "unknown key", hint)
@@ -238,20 +248,22 @@ def _check_fields(
 
     for key in ("title", "summary", "date_basis", "imported_hash"):
         if key in data and data[key] not in (None, "") and not _text(data[key]):
-            report(key, f"expected text, got {data[key]!r}", "put the text in quotes")
+            report(key, f"expected text, got {quoted(data[key])}", "put the text in quotes")
     for key in ("draft",):
         if key in data and not isinstance(data[key], bool):
-            report(key, f"expected true or false, got {data[key]!r}", f"write {key}: true or {key}: false")
+            report(
+                key, f"expected true or false, got {quoted(data[key])}", f"write {key}: true or {key}: false"
+            )
     if "date_precision" in data and data["date_precision"] not in PRECISIONS:
         report(
             "date_precision",
-            f"{data['date_precision']!r} is not one of day, month, year",
+            f"{quoted(data['date_precision'])} is not one of day, month, year",
             "write day, month or year: how exactly the date is known",
         )
     if "slug" in data and not (isinstance(data["slug"], str) and SLUG_PATTERN.match(data["slug"])):
         report(
             "slug",
-            f"{data['slug']!r} is not a slug",
+            f"{quoted(data['slug'])} is not a slug",
             "use lower-case letters, digits and single hyphens, e.g. manifesto-for-babies",
         )
 
@@ -259,11 +271,13 @@ def _check_fields(
     if tags is not None and tags != "":
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             report(
-                "tags", f"expected a list of tag names, got {tags!r}", "write tags: [safeguarding, policy]"
+                "tags",
+                f"expected a list of tag names, got {quoted(tags)}",
+                "write tags: [safeguarding, policy]",
             )
         else:
             for tag in tags:
-                if tag not in vocabulary:
+                if vocabulary is not None and tag not in vocabulary:  # None: it could not be read
                     hint = did_you_mean(tag, vocabulary) or "add it to content/tags.toml first"
                     report("tags", f"unknown tag '{tag}'", hint)
             if len(set(tags)) != len(tags):
@@ -271,13 +285,13 @@ def _check_fields(
 
     aliases = data.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-        report("aliases", f"expected a list of old URLs, got {aliases!r}", "write aliases: [/old/url/]")
+        report("aliases", f"expected a list of old URLs, got {quoted(aliases)}", "write aliases: [/old/url/]")
     else:
         for alias in aliases:
             if not ALIAS_PATTERN.match(alias) or "/../" in alias + "/" or "/./" in alias + "/":
                 report(
                     "aliases",
-                    f"{alias!r} is not a path on this site",
+                    f"{quoted(alias)} is not a path on this site",
                     "start it with / and use only letters, digits, '-', '_', '.', e.g. /news/old-title/",
                 )
 
@@ -301,7 +315,7 @@ def parse(
     raw: bytes | str,
     path: str,
     rel_path: PurePosixPath,
-    vocabulary: dict[str, Tag],
+    vocabulary: dict[str, Tag] | None,
     zone: ZoneInfo,
 ) -> Post | list[Problem]:
     """One post file's text -> Post, or every problem found in it (each naming the file)."""
@@ -384,7 +398,11 @@ def parse_tags(text: str, shown: str) -> dict[str, Tag] | list[Problem]:
     try:
         raw = tomllib.loads(decode(text))
     except tomllib.TOMLDecodeError as error:
-        return [Problem(shown, None, f"not valid TOML: {error}")]
+        return [toml_problem(shown, error)]
+    if not raw:
+        return [
+            Problem(shown, None, "has no tags", 'add one [slug] table a tag, e.g. [policy] name = "Policy"')
+        ]
     tags: dict[str, Tag] = {}
     problems: list[Problem] = []
     for slug, entry in raw.items():

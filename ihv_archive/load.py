@@ -43,6 +43,8 @@ def post_files(posts_dir: Path) -> list[tuple[str, Path]]:
 
 def load_tags(config: Config) -> dict[str, Tag] | list[Problem]:
     shown = display_path(config.tags_file)
+    if config.tags_file.exists() and not config.tags_file.is_file():  # a pipe: reading could wait for ever
+        return [Problem(shown, None, "is not a regular file", "save the tag vocabulary as a plain file")]
     try:
         text = config.tags_file.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -56,7 +58,7 @@ def load_post(
     rel: str,
     file: Path,
     config: Config,
-    tags: dict[str, Tag],
+    tags: dict[str, Tag] | list[Problem],
     known: Mapping[str, Parsed],
     context: tuple[str, str],
 ) -> tuple[str, Parsed]:
@@ -84,16 +86,15 @@ def load_post(
     key = digest(raw, rel, shown, vocabulary, config.timezone)
     if key in known:
         return key, known[key]
-    result = parse(raw, shown, PurePosixPath(rel), tags, config.zone)
+    # a vocabulary that could not be read is one problem, not one for every tag of every post
+    result = parse(raw, shown, PurePosixPath(rel), tags if isinstance(tags, dict) else None, config.zone)
     return key, replace(result, key=key) if isinstance(result, Post) else result
 
 
 def load(config: Config, known: Mapping[str, Parsed] | None = None) -> Loaded:
-    tags = load_tags(config)
-    problems: list[Problem] = []
-    if isinstance(tags, list):
-        problems.extend(tags)
-        tags = {}
+    vocabulary = load_tags(config)
+    problems = vocabulary if isinstance(vocabulary, list) else []
+    tags = vocabulary if isinstance(vocabulary, dict) else {}
     if not config.posts_dir.is_dir():
         problems.append(
             Problem(display_path(config.posts_dir), None, "posts folder not found", "create content/posts/")
@@ -104,7 +105,7 @@ def load(config: Config, known: Mapping[str, Parsed] | None = None) -> Loaded:
     parsed: dict[str, Parsed] = {}
     context = (display_path(config.posts_dir), digest(repr(sorted(tags.items()))))
     for rel, file in post_files(config.posts_dir):
-        key, result = load_post(rel, file, config, tags, known or {}, context)
+        key, result = load_post(rel, file, config, vocabulary, known or {}, context)
         if key:
             parsed[key] = result
         if isinstance(result, Post):
@@ -112,4 +113,6 @@ def load(config: Config, known: Mapping[str, Parsed] | None = None) -> Loaded:
         else:
             problems.extend(result)
             unreadable.add(PurePosixPath(rel))
+    if isinstance(vocabulary, list):  # no post can be shown without it: only their own problems count
+        posts = []
     return Loaded(tuple(posts), tags, tuple(problems), frozenset(unreadable), parsed)

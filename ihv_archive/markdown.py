@@ -93,20 +93,19 @@ def _links(tokens: Sequence[Token], line: int | None = None) -> Iterator[tuple[T
 ImageSize = Callable[[str], tuple[int, int] | None]  # an image's URL as printed -> its size
 
 
+def images(tokens: Sequence[Token]) -> Iterator[tuple[Token, int | None]]:
+    """Every image token, with its Markdown line (0-based in the body)."""
+    return ((token, line) for token, attr, line in _links(tokens) if token.type == "image" and attr == "src")
+
+
 def decorate_images(tokens: Sequence[Token], size_of: ImageSize) -> None:
     """Images load lazily and, when their size is known, reserve their space (no layout jump)."""
-    for token, attr, _ in _links(tokens):
-        if token.type == "image" and attr == "src":
-            token.attrSet("loading", "lazy")
-            token.attrSet("decoding", "async")
-            size = size_of(str(token.attrGet("src")))
-            if size:
-                token.attrSet("width", str(size[0]))
-                token.attrSet("height", str(size[1]))
-
-
-def parse(md: MarkdownIt, text: str) -> list[Token]:
-    return md.parse(text, {})
+    for token, _ in images(tokens):
+        token.attrSet("loading", "lazy")
+        token.attrSet("decoding", "async")
+        if size := size_of(str(token.attrGet("src"))):
+            token.attrSet("width", str(size[0]))
+            token.attrSet("height", str(size[1]))
 
 
 def render(md: MarkdownIt, tokens: list[Token], rewrite: Rewrite, absolute_base: str | None = None) -> str:

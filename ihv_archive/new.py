@@ -10,7 +10,7 @@ from pathlib import Path
 from .config import Config
 from .content import SLUG_PATTERN, Tag, slug_from_filename
 from .post_format import yaml_string
-from .problems import Problem, ProblemsFound, did_you_mean, display_path
+from .problems import Problem, ProblemsFound, did_you_mean, display_path, quoted
 
 
 def post_text(title: str, when: date, tags: list[str], draft: bool) -> str:
@@ -58,10 +58,15 @@ def new_post(
         if tag not in vocabulary:
             hint = did_you_mean(tag, vocabulary) or f"known tags: {', '.join(sorted(vocabulary))}"
             problems.append(Problem(display_path(config.tags_file), None, f"unknown tag '{tag}'", hint))
-    slug = slug or slug_from_filename(title)
-    if title and not SLUG_PATTERN.match(slug):
+    if slug is not None and not SLUG_PATTERN.match(slug):
+        fix = "use lower-case letters, digits and single hyphens, e.g. spring-update"
+        problems.append(Problem("new", None, f"--slug {quoted(slug)} is not a slug", fix))
+    given, slug = slug is not None, slug or slug_from_filename(title)
+    if title and not given and not SLUG_PATTERN.match(slug):
         problems.append(
-            Problem("new", None, f"no web address can be made from {title!r}", "add --slug my-post-name")
+            Problem(
+                "new", None, f"no web address can be made from {quoted(title)}", "add --slug my-post-name"
+            )
         )
     if problems:
         raise ProblemsFound(problems)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,20 @@ def display_path(path: Path) -> str:
     if absolute.startswith(here.rstrip(os.sep) + os.sep):
         return Path(absolute[len(here.rstrip(os.sep)) + 1 :]).as_posix()
     return Path(absolute).as_posix() if path.is_absolute() else path.as_posix()
+
+
+def toml_problem(shown: str, error: Exception) -> Problem:
+    """A TOML mistake at its line (tomllib ends its message saying where)."""
+    message = str(error)
+    found = re.search(r" \(at line (\d+), column \d+\)$", message)
+    what = message[: found.start()] if found else message
+    return Problem(shown, int(found[1]) if found else None, f"not valid TOML: {what}", "check this line")
+
+
+def quoted(value: object, limit: int = 80) -> str:
+    """A value as a message shows it: repr, cut to about `limit` characters (a value can be huge)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

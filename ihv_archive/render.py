@@ -45,7 +45,7 @@ from .presentation import (
     rfc822,
     rfc3339,
 )
-from .problems import Problem, display_path
+from .problems import Problem, display_path, quoted
 from .urls import SearchPart, UnsafePath, Urls
 from .validate import Site
 
@@ -180,6 +180,7 @@ def render_page(work: Work, job: Job, inputs: bytes) -> Page | Problem:
 
 PARALLEL_FROM = 64  # below this many items, starting processes costs more than it saves
 CHUNK = 32  # items a worker takes at a time
+AHEAD = 4  # chunks a worker may have made before the build takes them
 _shared: tuple[Callable[[Any], Any], list[Any]] | None = None  # inherited by forked workers
 
 
@@ -217,8 +218,9 @@ def in_pool(task: Callable[[Any], Any], items: list[Any], workers: int) -> Itera
     _shared = (task, items)
     try:
         with multiprocessing.get_context("fork").Pool(workers, _start_worker) as pool:
-            for results in pool.imap(_run_chunk, spans):
-                yield from results
+            for start in range(0, len(spans), AHEAD * workers):  # so results never pile up unread
+                for results in pool.imap(_run_chunk, spans[start : start + AHEAD * workers]):
+                    yield from results
     finally:
         _shared = None
 
@@ -397,15 +399,21 @@ def small_jobs(site: Site, urls: Urls, listed: Iterable[str], counts: dict[str, 
     ]
 
 
-def copied_files(site: Site, urls: Urls, memo: Memo) -> Iterator[Page]:
-    """Files copied as they are: the theme's (templates/static/), editors' images, .nojekyll."""
+def copied_files(site: Site, urls: Urls, memo: Memo) -> Iterator[Page | Problem]:
+    """Files copied as they are: the theme's (templates/static/), editors' images, .nojekyll.
+    Never a link to a file outside the project, nor a pipe or device (reading it could hang)."""
+    config = site.config
     found = [(urls.NOJEKYLL, b"")]
-    for folder, prefix in (
-        (site.config.templates_dir / "static", urls.STATIC),
-        (site.config.images_dir, urls.IMAGES),
-    ):
+    for folder, prefix in ((config.templates_dir / "static", urls.STATIC), (config.images_dir, urls.IMAGES)):
         for file in sorted(folder.rglob("*")) if folder.is_dir() else []:
-            if file.is_file() and not file.name.startswith("."):
+            shown = display_path(file)
+            if file.is_symlink() and not file.resolve().is_relative_to(config.root.resolve()):
+                yield Problem(
+                    shown, None, "is a link to a file outside the project", "copy the file in instead"
+                )
+            elif not file.is_file() and not file.is_dir():
+                yield Problem(shown, None, "is not a regular file", "remove it, or save it as a plain file")
+            elif file.is_file() and not file.name.startswith("."):
                 found.append((prefix + file.relative_to(folder).as_posix(), file.read_bytes()))
     for site_path, content in found:
         path, inputs = Urls.output_file(site_path), blake(content)
@@ -413,18 +421,22 @@ def copied_files(site: Site, urls: Urls, memo: Memo) -> Iterator[Page]:
 
 
 def alias_jobs(site: Site, urls: Urls, taken: set[PurePosixPath]) -> Iterator[Job | Problem]:
+    """A redirect page for each old URL of a post: never over a page, a folder of pages, or
+    the search index."""
+    folders = {folder for path in taken for folder in path.parents}
     for post in site.posts:
         for alias in post.aliases:
             try:
                 path = Urls.output_file(urls.alias(alias))
             except UnsafePath:
-                yield Problem(post.path, None, f"aliases: {alias!r} would be outside the site folder")
+                yield Problem(post.path, None, f"aliases: {quoted(alias)} would be outside the site folder")
                 continue
-            if path in taken:
+            clash = path in taken or path in folders or taken.intersection(path.parents)
+            if clash or path.parts[0] + "/" == urls.SEARCH_BUNDLE:
                 yield Problem(
                     post.path,
                     None,
-                    f"aliases: {alias!r} is already a page of the site",
+                    f"aliases: {quoted(alias)} is already a page of the site",
                     "choose another old URL or remove it",
                 )
                 continue

@@ -29,7 +29,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from .cache import Cache
-from .config import Config, load_config, with_base_url
+from .config import Config, load_config, normalise_base_url
 from .pipeline import Options, build, inputs_fingerprint
 from .problems import Problem, ProblemsFound
 from .urls import Urls
@@ -63,7 +63,9 @@ class Rebuilder:
         config = load_config(self.root)
         base_path = Urls(config.base_url).base_path
         return replace(
-            with_base_url(config, f"http://127.0.0.1:{self.port}{base_path}"), out_dir=self.out_dir
+            config,
+            base_url=normalise_base_url(f"http://127.0.0.1:{self.port}{base_path}"),
+            out_dir=self.out_dir,
         )
 
     def rebuild(self, workers: int = 1) -> bool:
@@ -180,6 +182,8 @@ def resolve(root: Path, base_path: str, url_path: str) -> Path | str | None:
     parts = [p for p in rel.split("/") if p not in ("", ".")]
     if ".." in parts:
         return None
+    if any(len(part.encode()) > 255 for part in parts):  # longer than a file name can be
+        return None
     candidate = root.joinpath(*parts)
     if candidate.is_dir() and not (rel == "" or rel.endswith("/")):
         return url_path + "/"
@@ -206,8 +210,20 @@ class Handler(BaseHTTPRequestHandler):
     def respond(self, head: bool) -> None:
         server = self.server
         parts = urlsplit(self.path)
+        port = server.server_address[1]
+        if self.headers.get("Host", "") not in {
+            f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")
+        }:
+            # Only this machine's own names: a page elsewhere that rebinds its name to
+            # 127.0.0.1 (DNS rebinding) must not read the preview.
+            return self.send(HTTPStatus.MISDIRECTED_REQUEST, b"", "text/plain", head)
         if parts.path == server.base_path + LIVE_RELOAD:
-            return self.stream_reloads(parse_qs(parts.query).get("since", ["0"])[0])
+            if not server.live_reloads.acquire(blocking=False):  # each held open: a few is plenty
+                return self.send(HTTPStatus.SERVICE_UNAVAILABLE, b"", "text/plain", head)
+            try:
+                return self.stream_reloads(parse_qs(parts.query).get("since", ["0"])[0])
+            finally:
+                server.live_reloads.release()
         rebuilder = server.rebuilder
         with rebuilder.lock:
             target = resolve(rebuilder.out_dir, server.base_path, parts.path)
@@ -268,11 +284,14 @@ class Handler(BaseHTTPRequestHandler):
 
 class PreviewServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a browser asks for a page's files all at once
+    LIVE_RELOADS = 32  # connections held open for live reload at most
 
     def __init__(self, port: int, base_path: str) -> None:
         super().__init__(("127.0.0.1", port), Handler)  # this machine only, never all interfaces
         self.base_path = base_path
         self.stopping = threading.Event()
+        self.live_reloads = threading.BoundedSemaphore(self.LIVE_RELOADS)
         self.rebuilder: Rebuilder
 
     def handle_error(self, request: object, client_address: object) -> None:

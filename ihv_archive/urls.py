@@ -110,12 +110,6 @@ class Urls:
             else f"posts/{{{','.join(map(str, years))}}}/**/*.html"
         )
 
-    @staticmethod
-    def year_of_post_page(path: str) -> int | None:
-        """The year of a post page's output path ('posts/2024/x/index.html'), None for other pages."""
-        parts = path.split("/")
-        return int(parts[1]) if len(parts) == 4 and parts[0] == "posts" and parts[1].isdigit() else None
-
     # --- what a site path becomes ---------------------------------------------------------
 
     def href(self, site_path: str) -> str:

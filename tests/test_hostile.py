@@ -7,6 +7,7 @@ output folder, and the site built before is left byte for byte as it was."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +149,51 @@ CATALOGUE: list[tuple[str, bytes, str]] = [
         "bad.md:6: title: appears twice (also on line 2) (keep one and delete the other)",
     ),
     ("huge file", post().replace(b"Body.", b"x" * 3_000_000), "bad.md: is too large (3,000,"),
+    (
+        "a billion laughs",
+        b"---\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        + b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        + b"e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+        + b"g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\ntitle: *g\ndate: 2024-05-05\ntags: [policy]\nsummary: S\n---\n",
+        "bad.md:2: front matter uses a YAML anchor (&a) (write each value out in full)",
+    ),
+    (
+        "an alias used as a title",
+        post().replace(b"title: T", b"title: *t").replace(b"summary: S", b"summary: &t S"),
+        "bad.md:2: front matter uses a YAML alias (*t) (write each value out in full)",
+    ),
+    (
+        "a date pushed past 9999 by its offset",
+        post().replace(b"2024-05-05", b"9999-12-31T23:00:00-05:00"),
+        "bad.md:3: date: '9999-12-31T23:00:00-05:00' is out of range (use a date between years 1 and 9999)",
+    ),
+    (
+        "an updated date pushed before year 1 by its offset",
+        post("updated: 0001-01-01T00:30:00+14:00\n"),
+        "bad.md:6: updated: '0001-01-01T00:30:00+14:00' is out of range",
+    ),
+    ("a long bad value", post("slug: " + "x-" * 5000 + "!\n"), "bad.md:6: slug: 'x-x-x-x"),
+    (
+        "an alias over a folder of the site",
+        post("aliases: [/posts]\n"),
+        "bad.md: aliases: '/posts' is already",
+    ),
+    ("an alias over a feed", post("aliases: [/feed.xml/]\n"), "bad.md: aliases: '/feed.xml/' is already"),
+    (
+        "an alias in the search index",
+        post("aliases: [/pagefind/x/]\n"),
+        "bad.md: aliases: '/pagefind/x/' is already",
+    ),
+    (
+        "an image that is not there",
+        post().replace(b"Body.", b"Intro.\n\n![A chart](/images/missing.png)"),
+        "bad.md:9: image '/images/missing.png' is not in content/images/ (check its name)",
+    ),
+    (
+        "an image without a description",
+        post().replace(b"Body.", b"![](/images/2024/summit-banner.png)"),
+        "bad.md:7: an image has no description (write what it shows between the brackets: ![A chart of",
+    ),
 ]
 
 
@@ -240,3 +286,73 @@ def test_hostile_but_valid_content_builds_safely(archive: Path) -> None:
         entry = next(e for e in feed.entries if "hostile" in e.link)
         assert entry.title == HOSTILE_TITLE
         assert "<script" not in (entry.get("content", [{"value": entry.summary}])[0]["value"])
+
+
+def test_no_message_prints_an_unbounded_value(built: Path) -> None:
+    archive = built.parent
+    (archive / "content/posts/2024/bad.md").write_bytes(post("slug: " + "x-" * 5000 + "!\n"))
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "build.py"), "check"], capture_output=True, text=True, cwd=archive
+    )
+    assert result.returncode == 1 and max(len(line) for line in result.stderr.splitlines()) < 250
+
+
+@pytest.mark.parametrize(
+    "where", ["content/posts/2024/pipe.md", "content/images/pipe.png", "content/tags.toml", "site.toml"]
+)
+def test_a_pipe_is_named_never_opened_and_nothing_hangs(built: Path, where: str) -> None:
+    archive = built.parent
+    before = tree_bytes(built)
+    (archive / where).unlink(missing_ok=True)
+    os.mkfifo(archive / where)
+    for command in ("build", "check"):
+        result = subprocess.run(
+            [sys.executable, str(PROJECT / "build.py"), command],
+            capture_output=True,
+            text=True,
+            cwd=archive,
+            timeout=60,
+        )
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert f"{where}: is not a regular file" in result.stderr, result.stderr
+    assert tree_bytes(built) == before
+
+
+@pytest.mark.parametrize("folder", ["content/images", "templates/static"])
+def test_a_link_out_of_the_project_is_never_published(built: Path, tmp_path: Path, folder: str) -> None:
+    archive = built.parent
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the web")
+    (archive / folder / "leak.png").symlink_to(secret)
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "build.py"), "build"], capture_output=True, text=True, cwd=archive
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{folder}/leak.png: is a link to a file outside the project" in result.stderr
+    assert not any(p.read_bytes() == b"not for the web" for p in built.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ("", "content/tags.toml: has no tags (add one [slug] table a tag"),
+        ('[policy]\nname = "Policy"\n[broken\n', "content/tags.toml:3: not valid TOML"),
+    ],
+)
+def test_a_broken_vocabulary_is_one_message_not_one_a_post(built: Path, tags: str, expected: str) -> None:
+    archive = built.parent
+    (archive / "content/tags.toml").write_text(tags)
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "build.py"), "check"], capture_output=True, text=True, cwd=archive
+    )
+    assert result.returncode == 1 and expected in result.stderr, result.stderr
+    assert "unknown tag" not in result.stderr and "1 problem found" in result.stderr
+
+
+def test_site_settings_that_are_not_toml_name_the_line(built: Path) -> None:
+    archive = built.parent
+    (archive / "site.toml").write_text('title = "T"\ndescription = "D"\nbase_url = \n')
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "build.py"), "build"], capture_output=True, text=True, cwd=archive
+    )
+    assert result.returncode == 1 and "site.toml:3: not valid TOML" in result.stderr, result.stderr

@@ -3,6 +3,7 @@ provenance, idempotence, edit protection and bad input."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -383,6 +384,22 @@ def test_a_new_article_is_added_without_touching_the_others(project: Path) -> No
             ),
             "has no tag gardening",
         ),
+        (
+            lambda r: (r / "content/tags.toml").write_bytes(b'[policy]\nname = "Caf\xe9"\n'),
+            "content/tags.toml: cannot read the tag vocabulary",
+        ),
+        (
+            lambda r: (r / "sources/ihv/a.txt").write_bytes(b"Today, a report.\n\x00\x00\x00\x01binary\n"),
+            "sources/ihv/a.txt:2: holds binary data",
+        ),
+        (
+            lambda r: (r / "sources/ihv/a.txt").write_bytes(b"\x00" * 64),
+            "sources/ihv/a.txt:1: holds binary data",
+        ),
+        (
+            lambda r: ((r / "sources/ihv/a.txt").unlink(), os.mkfifo(r / "sources/ihv/a.txt")),
+            "sources/ihv/a.txt: is not a regular file",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_error_and_writes_nothing(
@@ -413,3 +430,23 @@ def test_a_title_line_followed_by_a_short_list_is_still_the_title() -> None:
     )
     assert title_of(a, RULES) == "New joining link for the Summit"
     assert not to_markdown(list(body_lines(a, RULES)), RULES).startswith("## New joining link")
+
+
+def test_importing_another_manifest_leaves_the_first_ones_posts_alone(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only posts from the sources of the manifest given are ever renamed or removed."""
+    assert run(project) == 0
+    first = post_files(project)
+    (project / "sources/ihv/b.txt").write_text(
+        "Today, the iHV announced a new course in 2024.\n", encoding="utf-8"
+    )
+    other = project / "sources/other.toml"
+    other.write_text(
+        '[[source]]\nfile = "ihv/b.txt"\nlisting = "Events"\ntag = "events"\nsite = "ihv.org.uk"\n'
+    )
+    capsys.readouterr()
+    assert run(project, str(other)) == 0
+    assert "removed" not in capsys.readouterr().out
+    after = post_files(project)
+    assert {p: after[p] for p in first} == first and len(after) == len(first) + 1

@@ -9,7 +9,7 @@ from ihv_archive import markdown
 
 def render(text: str, allow_html: bool = False) -> str:
     md = markdown.make_markdown(allow_html)
-    return markdown.render(md, markdown.parse(md, text), lambda href, line: href)
+    return markdown.render(md, md.parse(text, {}), lambda href, line: href)
 
 
 def test_markdown_features() -> None:
@@ -38,7 +38,7 @@ def test_dangerous_links_are_not_emitted(href: str) -> None:
 
 def test_rewrite_sees_every_link_with_its_line_and_restores_tokens() -> None:
     md = markdown.make_markdown()
-    tokens = markdown.parse(md, "Intro.\n\n- [a](a.md)\n- ![i](i.png)\n")
+    tokens = md.parse("Intro.\n\n- [a](a.md)\n- ![i](i.png)\n", {})
     seen: list[tuple[str, int | None]] = []
     markdown.render(md, tokens, lambda h, n: seen.append((h, n)) or "X")
     assert seen == [("a.md", 2), ("i.png", 3)]
@@ -49,7 +49,7 @@ def test_rewrite_sees_every_link_with_its_line_and_restores_tokens() -> None:
 def test_feed_rendering_makes_every_link_absolute() -> None:
     md = markdown.make_markdown()
     here = "https://e.org/news/posts/2024/a/"
-    tokens = markdown.parse(md, "[x](/news/tags/) [y](img.png) [z](#top) t.[^1]\n\n[^1]: n\n")
+    tokens = md.parse("[x](/news/tags/) [y](img.png) [z](#top) t.[^1]\n\n[^1]: n\n", {})
     html = markdown.render(md, tokens, lambda h, n: markdown.absolute(h, here), absolute_base=here)
     for expected in (
         "https://e.org/news/tags/",

@@ -105,6 +105,11 @@ def test_a_slug_set_in_another_posts_front_matter_is_taken_too(archive: Path) ->
         (["Title", "--date", "2024-02-30"], "--date '2024-02-30' is not a date (use YYYY-MM-DD"),
         (["   "], "the title is empty"),
         (["£££"], "no web address can be made from '£££' (add --slug my-post-name)"),
+        (
+            ["Title", "--slug", "../.."],
+            "--slug '../..' is not a slug (use lower-case letters, digits and single hyphens",
+        ),
+        (["Title", "--slug", "a/b"], "--slug 'a/b' is not a slug"),
     ],
 )
 def test_mistakes_get_a_clear_message_and_write_nothing(archive: Path, args: list[str], message: str) -> None:

@@ -72,7 +72,7 @@ def test_any_front_matter_is_a_post_or_problems(data: dict[str, object], body: s
 @given(st.text(max_size=600))
 @settings(max_examples=300, deadline=None)
 def test_any_markdown_renders_and_raw_html_stays_text(text: str) -> None:
-    html = markdown.render(MD, markdown.parse(MD, text), lambda href, line: href)
+    html = markdown.render(MD, MD.parse(text, {}), lambda href, line: href)
     assert isinstance(html, str)
     assert "<script" not in html.lower()
     assert 'href="javascript:' not in html.lower()
@@ -85,6 +85,7 @@ def test_any_markdown_renders_and_raw_html_stays_text(text: str) -> None:
     )
 )
 @example(lines=["()"])  # a headline that was all aside once became an empty title
+@example(lines=[".", "00"])  # so did a title line of a full stop
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_any_listing_imports_into_posts_the_builder_accepts(lines: list[str]) -> None:
     source = Source("sources/x.txt", "X", "policy", "ihv.org.uk", False, (), (), tuple(lines))
@@ -147,3 +148,89 @@ def test_related_posts_follow_their_definition(tag_lists: list[list[str]]) -> No
     )
     by_tag = {t: tuple(p for p in posts if t in p.tags) for t in "abcdefghi"}
     assert related_posts(posts, by_tag) == related_by_definition(posts)
+
+
+# --- hostile input (issue: nothing crashes, nothing hangs) --------------------------------
+
+anchors = st.lists(st.sampled_from(["a", "b", "long_name"]), min_size=1, max_size=3)
+
+
+@given(anchors, st.sampled_from(["title", "summary", "tags", "slug"]), st.integers(1, 9))
+@settings(max_examples=100, deadline=None)
+def test_yaml_anchors_and_aliases_are_refused_at_their_line(names: list[str], key: str, fan: int) -> None:
+    """Any front matter with an anchor or alias: one problem at its line, never the value
+    expanded (a billion laughs)."""
+    lines = [
+        f"{n}{i}: &{n}{i} [{', '.join(['*' + names[i - 1] + str(i - 1)] * fan) if i else 'x'}]"
+        for i, n in enumerate(names)
+    ]
+    text = (
+        "---\n" + "\n".join(lines) + f"\n{key}: *{names[-1]}{len(names) - 1}\ndate: 2024-01-01\n---\nBody.\n"
+    )
+    result = parse(text, "x.md", PurePosixPath("2024/x.md"), TAGS, LONDON)
+    assert isinstance(result, list) and len(result) == 1
+    assert result[0].line == 2 and "YAML anchor" in result[0].message and len(str(result[0])) < 200
+
+
+@given(
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59)),
+    st.integers(-24 * 60 + 1, 24 * 60 - 1),
+)
+@settings(max_examples=300, deadline=None)
+def test_any_date_with_any_offset_is_a_date_or_a_clean_problem(when: datetime, minutes: int) -> None:
+    sign, offset = ("+" if minutes >= 0 else "-"), abs(minutes)
+    stamp = f"{when.isoformat(timespec='seconds')}{sign}{offset // 60:02d}:{offset % 60:02d}"
+    for key in ("date", "updated"):
+        extra = f"updated: '{stamp}'\n" if key == "updated" else ""
+        date_line = f"date: '{stamp}'" if key == "date" else "date: 0001-01-01"
+        text = f"---\ntitle: T\n{date_line}\ntags: [policy]\nsummary: S\n{extra}---\nBody.\n"
+        result = parse(text, "x.md", PurePosixPath("2024/x.md"), TAGS, LONDON)
+        assert is_outcome(result)
+        if isinstance(result, list):
+            assert all(p.line is not None and key in p.message for p in result), result
+
+
+@given(st.binary(max_size=300).filter(lambda raw: b"\x00" in raw or any(b < 9 for b in raw)))
+@settings(max_examples=100, deadline=None)
+def test_a_source_with_binary_bytes_is_refused_and_nothing_is_read_from_it(raw: bytes) -> None:
+    import tempfile
+
+    from ihv_archive.importer.manifest import ImportFailed, read_source_text
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.txt"
+        path.write_bytes(b"Today, a report.\n" + raw)
+        try:
+            read_source_text(path, "s.txt")
+        except ImportFailed as failed:
+            assert all(m.startswith("s.txt") for m in failed.messages)
+        else:
+            raise AssertionError("a source with binary bytes was read")
+
+
+@given(st.binary(min_size=1, max_size=4000), st.integers(0, 100_000))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_damage_to_the_cache_file_is_set_aside_and_the_build_equals_a_cold_one(
+    tmp_path_factory: object, garbage: bytes, at: int
+) -> None:
+    from ihv_archive.cli import main
+
+    from .conftest import tree_bytes
+
+    root = Path(tmp_path_factory.mktemp("cache"))  # type: ignore[attr-defined]
+    shutil.copytree(FIXTURE, root, dirs_exist_ok=True)
+    shutil.copytree(PROJECT / "templates", root / "templates")
+    assert main(["--root", str(root), "build", "--no-search"]) == 0
+    reference = tree_bytes(root / "site")
+    (file,) = (root / ".cache").glob("*.sqlite3")
+    data = bytearray(file.read_bytes())
+    at %= len(data)
+    data[at : at + len(garbage)] = garbage
+    file.write_bytes(bytes(data))
+    post = root / "content/posts/2023/year-only.md"  # and an edit, so that the cache is read
+    post.write_text(post.read_text().replace("Text.", "Text, edited."))
+    assert main(["--root", str(root), "build", "--no-search"]) == 0
+    shutil.rmtree(root / ".cache")
+    edited = tree_bytes(root / "site")
+    assert main(["--root", str(root), "build", "--no-search"]) == 0
+    assert tree_bytes(root / "site") == edited != reference

@@ -406,3 +406,60 @@ def test_build_output_never_carries_the_preview_script_or_banner(built: Path) ->
 
     for path, content in tree_bytes(built).items():
         assert b"__livereload" not in content and b"build-problems" not in content, path
+
+
+def raw_request(server: Server, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:{port}", "127.0.0.1:1", "localhost.evil.example:{port}", ""]
+)
+def test_only_requests_for_this_machine_are_answered(server: Server, host: str) -> None:
+    """A page elsewhere cannot read the preview by rebinding its own name to 127.0.0.1."""
+    header = f"Host: {host.format(port=server.port)}\r\n" if host else ""
+    answer = raw_request(server, f"GET /news-archive/ HTTP/1.1\r\n{header}Connection: close\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.0 421") or answer.startswith(b"HTTP/1.1 421"), answer[:60]
+    for good in (f"127.0.0.1:{server.port}", f"localhost:{server.port}", f"[::1]:{server.port}"):
+        answer = raw_request(
+            server, f"GET /news-archive/ HTTP/1.1\r\nHost: {good}\r\nConnection: close\r\n\r\n".encode()
+        )
+        assert b" 200 " in answer.split(b"\r\n")[0], good
+
+
+def test_a_path_segment_too_long_for_a_file_name_is_refused_quietly(server: Server) -> None:
+    status, _ = server.get("/news-archive/" + "x" * 300 + "/")
+    assert 400 <= status < 500
+    assert server.get("/news-archive/")[0] == 200
+    assert not any("Traceback" in line for line in server.log)
+
+
+def test_a_browsers_burst_of_requests_is_answered(server: Server) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        statuses = list(pool.map(lambda _: server.get("/news-archive/")[0], range(100)))
+    assert statuses == [200] * 100
+
+
+def test_held_live_reload_connections_are_capped(server: Server) -> None:
+    held = []
+    try:
+        for _ in range(80):
+            connection = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            connection.sendall(
+                f"GET /news-archive/__livereload?since=999999 HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode()
+            )
+            held.append(connection)
+        answers = [connection.recv(200) for connection in held]
+        assert sum(b" 200 " in a.split(b"\r\n")[0] for a in answers) <= 50
+        assert any(b" 503 " in a.split(b"\r\n")[0] for a in answers)
+        assert server.get("/news-archive/")[0] == 200  # pages are still served
+    finally:
+        for connection in held:
+            connection.close()

@@ -40,7 +40,14 @@ def _shown(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+BINARY = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # control characters no scraped page holds
+
+
 def read_source_text(path: Path, shown: str) -> str:
+    """A source's text; ImportFailed for one that is missing, not a plain file, not UTF-8,
+    empty, or binary (NULs and other control characters: not a scraped page)."""
+    if path.exists() and not path.is_file():  # a pipe or device: reading it could wait for ever
+        raise ImportFailed([f"{shown}: is not a regular file (name a text file in the manifest)"])
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -54,6 +61,11 @@ def read_source_text(path: Path, shown: str) -> str:
         raise ImportFailed([f"{shown}:{line}: is not UTF-8 text (save it as UTF-8)"]) from None
     if not text.strip():
         raise ImportFailed([f"{shown}: is empty: there is nothing to import"])
+    if found := BINARY.search(text):
+        line = text.count("\n", 0, found.start()) + 1
+        raise ImportFailed(
+            [f"{shown}:{line}: holds binary data (a NUL or control character), not a listing's text"]
+        )
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -37,8 +37,10 @@ def check_vocabulary(content_dir: Path, sources: list[Source], rules: Rules) -> 
     tags_file = content_dir / "tags.toml"
     try:
         vocabulary = set(tomllib.loads(tags_file.read_text(encoding="utf-8-sig")))
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ImportFailed([f"{tags_file}: cannot read the tag vocabulary: {error}"]) from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ImportFailed(
+            [f"{tags_file}: cannot read the tag vocabulary: {error} (save it as UTF-8 TOML)"]
+        ) from None
     wanted = {s.tag for s in sources} | {r.tag for r in rules.tags}
     if unknown := sorted(wanted - vocabulary):
         raise ImportFailed(
@@ -60,11 +62,14 @@ def provenance_key(text: str) -> tuple[str, str] | None:
     return (match["file"], match["lines"]) if match else None
 
 
-def plan(posts: list[Post], content_dir: Path, force: bool) -> list[Action]:
+def plan(posts: list[Post], sources: list[Source], content_dir: Path, force: bool) -> list[Action]:
+    """What to do with each post; only posts imported from these sources are ever renamed or
+    removed (another manifest's posts are left as they are)."""
+    ours = {source.file for source in sources}
     imported: dict[tuple[str, str], Path] = {}
     for file in sorted((content_dir / "posts").rglob("*.md")):
         text = file.read_text(encoding="utf-8", errors="replace")
-        if recorded_hash(text) and (key := provenance_key(text)):
+        if recorded_hash(text) and (key := provenance_key(text)) and key[0] in ours:
             imported[key] = file
     actions: list[Action] = []
     produced: set[Path] = set()
@@ -174,7 +179,7 @@ def run_import(
     check_vocabulary(content_dir, sources, rules)
     articles, debris = read_articles(sources, rules)
     posts = make_posts(articles, rules)
-    actions = plan(posts, content_dir, force)
+    actions = plan(posts, sources, content_dir, force)
     carry_out(actions)
     for line in report(sources, posts, debris, actions):
         say(line)

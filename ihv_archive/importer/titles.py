@@ -104,9 +104,12 @@ def has_title_line(article: Article, rules: Rules) -> bool:
 
 
 def title_of(article: Article, rules: Rules) -> str:
-    if has_title_line(article, rules):
-        return plain(article.lines[0].text).rstrip(".")
-    return headline(article.lines[0].text)
+    """The article's own title line, or a headline from its text; never empty (the builder
+    requires a title): "Untitled news item" when the text has no words to make one from."""
+    if has_title_line(article, rules) and (title := plain(article.lines[0].text).rstrip(".").strip()):
+        return title
+    text = " ".join(line.text for line in article.lines)
+    return headline(article.lines[0].text) or headline(text) or "Untitled news item"
 
 
 def body_lines(article: Article, rules: Rules) -> tuple[Line, ...]:
