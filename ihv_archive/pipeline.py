@@ -224,7 +224,7 @@ def index_search(
                 staging.keep(path)
         else:
             to_index.append((bundle, years))
-    index_parts(staging.folder, config.language, to_index, at_once=options.workers)
+    index_parts(staging.folder, config.language, to_index)
     for bundle, _ in to_index:
         staging.add_made_below(bundle)
     return bool(to_index)

@@ -23,7 +23,7 @@ def test_each_part_indexes_exactly_its_years_post_pages(built: Path) -> None:
     assert search_index_is_whole(built)
 
 
-def test_a_failing_pagefind_is_reported_and_the_rest_stopped(
+def test_a_failing_pagefind_is_reported_and_no_other_part_is_indexed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = tmp_path / "pagefind"
@@ -31,9 +31,7 @@ def test_a_failing_pagefind_is_reported_and_the_rest_stopped(
     fake.chmod(0o755)
     monkeypatch.setattr(search, "pagefind", lambda: (str(fake),))
     with pytest.raises(ProblemsFound) as found:
-        search.index_parts(
-            tmp_path, "en-GB", [("pagefind/2024/", (2024,)), ("pagefind/2023/", (2023,))], at_once=2
-        )
+        search.index_parts(tmp_path, "en-GB", [("pagefind/2024/", (2024,)), ("pagefind/2023/", (2023,))])
     assert [str(p) for p in found.value.problems] == [
         "search index: Pagefind failed: Error: the index could not be written"
     ]
