@@ -5,8 +5,11 @@ from __future__ import annotations
 import html
 import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -39,6 +42,20 @@ def built(archive: Path) -> Path:
     """The fixture archive built into <archive>/site; returns the site folder."""
     assert run(archive, "build") == 0
     return archive / "site"
+
+
+@contextmanager
+def lock_held_elsewhere(lock: Path) -> Iterator[None]:
+    """The lock file held by another process (flock), as by another build, until the block ends."""
+    script = f"import fcntl, sys\nf = open({str(lock)!r}, 'a+')\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.read()"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        yield
+    finally:
+        holder.communicate("")
 
 
 def html_files(site: Path) -> Iterator[Path]:

@@ -7,8 +7,6 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -21,7 +19,7 @@ from ihv_archive.cache import Cache
 from ihv_archive.config import load_config
 from ihv_archive.pipeline import Options
 
-from .conftest import cold_build, run, search_index_is_whole, tree_bytes
+from .conftest import cold_build, lock_held_elsewhere, run, search_index_is_whole, tree_bytes
 
 POSTS = "content/posts/2024"
 ONE_PAGE = "posts/2023/year-only/index.html"  # a page no edit below touches unless it says so
@@ -303,24 +301,11 @@ def test_a_second_build_at_once_is_told_plainly_and_the_first_finishes(
 ) -> None:
     build(archive, capsys)
     (lock,) = (archive / ".cache").glob("*.lock")
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import fcntl,sys\nf=open({str(lock)!r},'a+')\nfcntl.flock(f,fcntl.LOCK_EX)\nprint('held',flush=True)\nsys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    with lock_held_elsewhere(lock):
         capsys.readouterr()
         assert run(archive, "build") == 1
         err = capsys.readouterr().err
         assert "another build is writing this folder" in err and "Traceback" not in err
-    finally:
-        holder.communicate("")
     assert run(archive, "build") == 0
     assert search_index_is_whole(archive / "site")
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
@@ -13,6 +11,8 @@ import pytest
 from ihv_archive.problems import ProblemsFound
 from ihv_archive.render import Page, blake
 from ihv_archive.write import Staging, Written, files_below, locked, recover, refuse_unsafe_out_dir, signature
+
+from .conftest import lock_held_elsewhere
 
 
 def page(name: str, content: bytes | None, digest: bytes = b"") -> Page:
@@ -132,22 +132,9 @@ def test_the_default_and_outside_folders_are_fine(tmp_path: Path) -> None:
 def test_a_second_build_of_the_same_folder_is_told_plainly(tmp_path: Path) -> None:
     """The lock is a real one: another process holds it while this one asks."""
     out, lock = tmp_path / "site", tmp_path / ".cache/site.lock"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, pathlib\nfrom ihv_archive.write import locked\n"
-            f"with locked(pathlib.Path({str(out)!r}), pathlib.Path({str(lock)!r})):\n    print('held', flush=True)\n    sys.stdin.read()\n",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        with pytest.raises(ProblemsFound, match="another build is writing this folder"), locked(out, lock):
-            pass
-    finally:
-        holder.communicate("")
+    lock.parent.mkdir()
+    refused = pytest.raises(ProblemsFound, match="another build is writing this folder")
+    with lock_held_elsewhere(lock), refused, locked(out, lock):
+        pass
     with locked(out, lock):  # free again once the other has finished
         pass
