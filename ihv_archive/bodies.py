@@ -93,24 +93,15 @@ def page_link_rewriter(
             outcome = targets.resolve(target_file)
             followed.append((target_file, outcome))
             where = post.body_line + line if line is not None else None
-            if outcome == "missing":
-                problems.append(
-                    Problem(
-                        post.path,
-                        where,
-                        f"links to '{href}', but content/posts/{target_file} does not exist",
-                        "check the file name, or link to the post's web address instead",
-                    )
-                )
+            if outcome == "missing":  # the paths as written, cut short: a link can be any length
+                what = f"links to {quoted(href)}, but content/posts/{str(target_file)[:80]} does not exist"
+                fix = "check the file name, or link to the post's web address instead"
+                problems.append(Problem(post.path, where, what, fix))
             elif outcome in ("draft", "scheduled"):
                 state = "a draft" if outcome == "draft" else "scheduled for later"
+                what = f"links to {targets.by_file[target_file].path}, which is {state}"
                 problems.append(
-                    Problem(
-                        post.path,
-                        where,
-                        f"links to {targets.by_file[target_file].path}, which is {state}",
-                        "publish that post first, or remove the link",
-                    )
+                    Problem(post.path, where, what, "publish that post first, or remove the link")
                 )
             elif outcome != "unreadable":  # an unreadable file's own problems are reported already
                 return outcome + (f"#{parts.fragment}" if parts.fragment else "")

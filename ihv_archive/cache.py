@@ -26,7 +26,7 @@ from .load import Parsed
 from .render import Body, Html, Memo
 
 FORMAT = "5"
-LIBRARIES = (
+LIBRARIES = [
     "jinja2",
     "markupsafe",
     "markdown-it-py",
@@ -35,7 +35,7 @@ LIBRARIES = (
     "pyyaml",
     "imagesize",
     "pagefind",
-)
+]
 Signature = tuple[int, int, int]  # size, mtime (ns) and inode of a file written (write.py)
 FileRecord = tuple[bytes, bytes, Signature]  # a file's page's inputs, its content's digest, its signature
 

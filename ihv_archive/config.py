@@ -130,14 +130,8 @@ def config_from_dict(
     if "base_url" in values:
         normal = normalise_base_url(values["base_url"])
         if normal is None:
-            problems.append(
-                Problem(
-                    shown,
-                    None,
-                    f"base_url: {quoted(values['base_url'])} is not an absolute http(s) URL",
-                    "use e.g. https://example.github.io/news-archive/",
-                )
-            )
+            what = f"base_url: {quoted(values['base_url'])} is not an absolute http(s) URL"
+            problems.append(Problem(shown, None, what, "use e.g. https://example.github.io/news-archive/"))
         values["base_url"] = normal
     for key in ("posts_per_page", "feed_length", "search_part_posts"):
         if key in values and values[key] < 1:
@@ -146,14 +140,8 @@ def config_from_dict(
         try:
             ZoneInfo(values["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            problems.append(
-                Problem(
-                    shown,
-                    None,
-                    f"timezone: unknown zone {quoted(values['timezone'])}",
-                    "use e.g. Europe/London",
-                )
-            )
+            what = f"timezone: unknown zone {quoted(values['timezone'])}"
+            problems.append(Problem(shown, None, what, "use e.g. Europe/London"))
     if problems:
         raise ProblemsFound(problems)
     if not values["feed_id_prefix"]:

@@ -22,15 +22,8 @@ from .problems import Problem, did_you_mean, quoted, toml_problem
 
 PRECISIONS = ("day", "month", "year")
 REQUIRED_KEYS = ("title", "date", "tags", "summary")
-OPTIONAL_KEYS = (
-    "date_precision",
-    "updated",
-    "draft",
-    "slug",
-    "aliases",
-    "sources",
-    "date_basis",
-    "imported_hash",
+OPTIONAL_KEYS = tuple(
+    ["date_precision", "updated", "draft", "slug", "aliases", "sources", "date_basis", "imported_hash"]
 )
 KNOWN_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
 REQUIRED_HINTS = {
@@ -358,14 +351,8 @@ def parse(
 
     slug = data.get("slug") or slug_from_filename(rel_path.stem)
     if not slug:
-        problems.append(
-            Problem(
-                "",
-                None,
-                f"no slug can be made from the file name '{rel_path.name}'",
-                "add slug: to the front matter",
-            )
-        )
+        what = f"no slug can be made from the file name {quoted(rel_path.name)}"
+        problems.append(Problem("", None, what, "add slug: to the front matter"))
 
     if problems:
         return located(problems)
@@ -417,14 +404,8 @@ def parse_tags(text: str, shown: str) -> dict[str, Tag] | list[Problem]:
         ):
             problems.append(Problem(shown, None, f'[{slug}]: needs name = "…" and description = "…"'))
         elif unknown := set(entry) - {"name", "description"}:
-            problems.append(
-                Problem(
-                    shown,
-                    None,
-                    f"[{slug}]: unknown key '{sorted(unknown)[0]}'",
-                    "a tag has name and description",
-                )
-            )
+            what = f"[{slug}]: unknown key {quoted(sorted(unknown)[0])}"
+            problems.append(Problem(shown, None, what, "a tag has name and description"))
         else:
             tags[slug] = Tag(slug, entry["name"].strip(), entry.get("description", "").strip())
     return problems or tags

@@ -67,14 +67,8 @@ def load_post(
     shown_dir, vocabulary = context
     shown = f"{shown_dir}/{rel}"
     if file.is_symlink() and not file.resolve().is_relative_to(config.content_dir.resolve()):
-        return "", [
-            Problem(
-                shown,
-                None,
-                "is a link to a file outside content/",
-                "copy the file into content/posts instead",
-            )
-        ]
+        fix = "copy the file into content/posts instead"
+        return "", [Problem(shown, None, "is a link to a file outside content/", fix)]
     if not file.is_file():  # a pipe, socket or device: opening it could wait for ever
         return "", [
             Problem(shown, None, "is not a regular file", "remove it, or save the post as a plain file")

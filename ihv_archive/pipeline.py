@@ -71,14 +71,7 @@ def build(
 ) -> BuildResult:
     """Build the site into config.out_dir. With `cache` (the dev server's, in memory) it is
     used and kept; otherwise the output folder's cache in .cache/ is, unless `fresh`."""
-    kept = [
-        config.content_dir,
-        config.templates_dir,
-        config.root / "sources",
-        config.root / "docs",
-        config.root / ".cache",
-        config.root / ".git",
-    ]
+    kept = [config.root / name for name in ("content", "templates", "sources", "docs", ".cache", ".git")]
     refuse_unsafe_out_dir(config.out_dir, config.root, kept)
     now = now or now_in(config)
     file = cache_file(config)
@@ -136,12 +129,7 @@ def up_to_date(config: Config, cache: Cache, fingerprint: str | None, now: datet
     """The last build's result, if it read the same inputs, no held-back post is due since,
     and the site folder holds exactly what it wrote; otherwise None."""
     last = cache.last_build()
-    if (
-        fingerprint is None
-        or last is None
-        or last[0] != fingerprint
-        or (last[1] is not None and now >= last[1])
-    ):
+    if fingerprint is None or last is None or last[0] != fingerprint or (last[1] and now >= last[1]):
         return None
     recorded = {path: signature for path, (_, _, signature) in cache.files().items()}
     if files_below(config.out_dir) != recorded.keys() or intact(config.out_dir, recorded) != recorded.keys():

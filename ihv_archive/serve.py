@@ -317,12 +317,8 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
         server = PreviewServer(port, base_path)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
-            raise ProblemsFound.one(
-                "serve",
-                None,
-                f"port {port} is already in use",
-                f"try --port {port + 1}, or stop the other server",
-            ) from None
+            fix = f"try --port {port + 1}, or stop the other server"
+            raise ProblemsFound.one("serve", None, f"port {port} is already in use", fix) from None
         raise
     # The preview's search index is made by its first build and carried over by the next:
     # indexing again on every save would slow the preview down (a part of a large archive: 1 s).

@@ -53,14 +53,10 @@ def duplicate_slugs(posts: tuple[Post, ...]) -> list[Problem]:
     problems = []
     for (year, slug), same in by_url.items():
         first, *others = sorted(same, key=lambda p: p.path)
+        fix = "rename one file, or give one a slug: of its own in its front matter"
         for other in others:
             problems.append(
-                Problem(
-                    other.path,
-                    None,
-                    f"slug '{slug}' in {year} is also used by {first.path}",
-                    "rename one file, or give one a slug: of its own in its front matter",
-                )
+                Problem(other.path, None, f"slug '{slug}' in {year} is also used by {first.path}", fix)
             )
     return problems
 

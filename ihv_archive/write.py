@@ -36,11 +36,9 @@ def refuse_unsafe_out_dir(out_dir: Path, root: Path, kept: Iterable[Path]) -> No
     for path in [root, *kept]:
         folder = path.resolve()
         if out == folder or folder.is_relative_to(out) or (path != root and out.is_relative_to(folder)):
+            what = f"cannot be the output folder: it would replace {display_path(path)}"
             raise ProblemsFound.one(
-                display_path(out_dir),
-                None,
-                f"cannot be the output folder: it would replace {display_path(path)}",
-                "choose an empty folder or the default site/",
+                display_path(out_dir), None, what, "choose an empty folder or the default site/"
             )
 
 

@@ -18,7 +18,7 @@ from .conftest import FIXTURE, PROJECT, browser_available, run
 if not browser_available():
     pytest.skip("needs Debian's chromium and the playwright package", allow_module_level=True)
 
-from playwright.sync_api import Browser, Page  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 from .test_validators import needs  # noqa: E402
 
@@ -77,7 +77,7 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def open_page(page: Page, url: str) -> None:
     page.goto(url)
     if "search/" in url:  # Pagefind renders its results after loading its index
-        page.wait_for_selector(".pagefind-ui__result", timeout=15_000)
+        page.wait_for_selector(".pagefind-ui__result-link", timeout=15_000)
 
 
 def test_a_reader_goes_home_post_tag_tag_feed_and_back(site_url: str, page: Page) -> None:
@@ -101,9 +101,8 @@ def test_a_reader_goes_home_post_tag_tag_feed_and_back(site_url: str, page: Page
 def test_search_finds_the_one_post_whose_body_has_the_word(site_url: str, page: Page) -> None:
     page.goto(site_url + "search/")
     page.locator(".pagefind-ui__search-input").fill("village")
-    page.wait_for_selector(".pagefind-ui__result", timeout=15_000)
     results = page.locator(".pagefind-ui__result-link")
-    assert results.count() == 1
+    expect(results).to_have_count(1, timeout=15_000)  # results render one part at a time
     assert results.first.get_attribute("href") == "/news-archive/posts/2024/manifesto-for-babies/"
     assert "village" in page.locator(".pagefind-ui__result-excerpt").first.inner_text()
     assert page.get_by_text("tag", exact=False).count() > 0  # the tag filter is offered
@@ -118,16 +117,14 @@ def test_search_finds_posts_in_every_part_of_the_index(site_url: str, page: Page
     merged = json.loads(page.locator("#search").get_attribute("data-merge") or "[]")
     assert merged == ["/news-archive/pagefind/2023/"]
     page.locator(".pagefind-ui__search-input").fill("multi-agency")
-    page.wait_for_selector(".pagefind-ui__result", timeout=15_000)
     results = page.locator(".pagefind-ui__result-link")
-    assert results.count() == 1
+    expect(results).to_have_count(1, timeout=15_000)
     assert results.first.get_attribute("href") == "/news-archive/posts/2023/working-together/"
 
 
 def test_search_indexes_posts_only_not_navigation(site_url: str, page: Page) -> None:
     page.goto(site_url + "search/?q=Latest")  # a word in every page's navigation, in no post
-    page.wait_for_selector(".pagefind-ui__message", timeout=15_000)
-    page.wait_for_timeout(500)
+    expect(page.locator(".pagefind-ui__message")).to_contain_text("No results", timeout=15_000)
     assert page.locator(".pagefind-ui__result").count() == 0
 
 
@@ -176,8 +173,9 @@ def test_no_horizontal_scroll_on_a_phone_or_at_200_percent_text(
         context = browser.new_context(viewport={"width": width, "height": 800})
         page = context.new_page()
         open_page(page, site_url + PAGE_TYPES[kind])
-        page.evaluate(f"document.documentElement.style.fontSize = '{text_size}'")
-        page.wait_for_timeout(50)
+        page.evaluate(
+            f"document.documentElement.style.fontSize = '{text_size}'"
+        )  # reading scrollWidth lays out
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
