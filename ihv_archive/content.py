@@ -163,7 +163,7 @@ def load_yaml_mapping(source: str, first_line: int) -> tuple[dict[Any, Any], dic
             return Problem(
                 "",
                 line,
-                f"{key_node.value}: appears twice (also on line {lines[key_node.value]})",
+                f"{str(key_node.value)[:80]}: appears twice (also on line {lines[key_node.value]})",
                 "keep one and delete the other",
             )
         lines[key_node.value] = line
@@ -225,7 +225,7 @@ def _check_fields(
     problems: list[Problem] = []
 
     def report(key: str, message: str, fix: str = "") -> None:
-        problems.append(Problem("", lines.get(key, first_line), f"{key}: {message}", fix))
+        problems.append(Problem("", lines.get(key, first_line), f"{key[:80]}: {message}", fix))
 
     for key in data:
         if not isinstance(key, str):
@@ -272,7 +272,7 @@ def _check_fields(
             for tag in tags:
                 if vocabulary is not None and tag not in vocabulary:  # None: it could not be read
                     hint = did_you_mean(tag, vocabulary) or "add it to content/tags.toml first"
-                    report("tags", f"unknown tag '{tag}'", hint)
+                    report("tags", f"unknown tag {quoted(tag)}", hint)
             if len(set(tags)) != len(tags):
                 report("tags", "a tag is listed twice")
 

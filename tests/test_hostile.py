@@ -288,9 +288,19 @@ def test_hostile_but_valid_content_builds_safely(archive: Path) -> None:
         assert "<script" not in (entry.get("content", [{"value": entry.summary}])[0]["value"])
 
 
-def test_no_message_prints_an_unbounded_value(built: Path) -> None:
+@pytest.mark.parametrize(
+    "content",
+    [
+        post("slug: " + "x-" * 5000 + "!\n"),
+        post("k" * 5000 + ": 1\n"),
+        post().replace(b"[policy]", b"[" + b"t" * 5000 + b"]"),
+        post().replace(b"title: T", b"title: [" + b"a, " * 3000 + b"]"),
+    ],
+    ids=["slug", "unknown key", "unknown tag", "title as a long list"],
+)
+def test_no_message_prints_an_unbounded_value(built: Path, content: bytes) -> None:
     archive = built.parent
-    (archive / "content/posts/2024/bad.md").write_bytes(post("slug: " + "x-" * 5000 + "!\n"))
+    (archive / "content/posts/2024/bad.md").write_bytes(content)
     result = subprocess.run(
         [sys.executable, str(PROJECT / "build.py"), "check"], capture_output=True, text=True, cwd=archive
     )
