@@ -287,18 +287,15 @@ def post_pages(
     ]
 
     def make(item: tuple[int, Body | None]) -> tuple[Body | None, list[Problem], Page | Problem]:
+        """A post's page, and its body if it is made anew (None: the memo's)."""
         i, body = item
-        post = site.posts[i]
-        images, key = work.site.config.images_dir, work.body_key(post)
-        new, problems = (
-            (None, [])
-            if body
-            else render_body(post, work.md, work.targets, images, post in work.in_feeds, key)
-        )
-        body = body or new
-        assert body is not None
+        post, new, problems = site.posts[i], None, []
+        if body is None:
+            images, in_feed = site.config.images_dir, post in work.in_feeds
+            new, problems = render_body(post, work.md, work.targets, images, in_feed, work.body_key(post))
+            body = new
         context = post_context(site, i, body.page_html, related)
-        job = (work.urls.post(site.posts[i]), "post.html", context)
+        job = (work.urls.post(post), "post.html", context)
         return new, problems, render_page(work, job, inputs_digest(work.page_version, "post.html", context))
 
     for (i, _), (new, problems, page) in zip(todo, in_pool(make, todo, workers), strict=True):
