@@ -150,7 +150,7 @@ class Cache:
         return found if isinstance(found, tuple) else None
 
     def parts(self) -> dict[str, str]:
-        """The search index's parts in the last build's site, by bundle: their inputs' digests."""
+        """The search index's parts in the last build's site, by bundle: what each was made from."""
         found = self._meta("parts")
         return found if isinstance(found, dict) else {}
 

@@ -106,7 +106,8 @@ def inputs_fingerprint(config: Config, options: Options) -> str | None:
     code's version; None if one changed within a clock tick of now, when its signature does
     not vouch for its bytes (git's "racy" rule)."""
     recent = time.time_ns() - RACY_NS
-    found = [config.key, code_version(), repr(options)]
+    # Not the number of workers: it changes no output (the dev server's first build has two)
+    found = [config.key, code_version(), repr(replace(options, workers=1))]
     for folder in (config.content_dir, config.templates_dir):
         for top, folders, names in os.walk(folder):
             folders.sort()
@@ -147,8 +148,9 @@ def _build(
     kept = on_disk(config, recorded)
     problems = list(site.problems)
     made: dict[str, tuple[bytes, bytes]] = {}  # every page's inputs and content digests, by its file
+    shapes = versions(site)  # read once: it reads every template and image
     with Staging(config.out_dir, {path: content for path, (_, content, _) in kept.items()}) as staging:
-        for item in render(site, cache.memo(kept), options.workers):
+        for item in render(site, cache.memo(kept), options.workers, shapes):
             if isinstance(item, Problem):
                 problems.append(item)
             elif isinstance(item, Body):
@@ -160,7 +162,7 @@ def _build(
             cache.forget()
             raise ProblemsFound(problems)
         parts = search_parts(site) if options.search else []
-        keys = part_keys(site, parts)
+        keys = part_keys(site, parts, shapes[1])
         indexed = index_search(config, staging, parts, keys, cache.parts(), recorded.keys(), options)
         written = staging.swap()
     pages = sum(1 for path in made if path.endswith(".html"))
@@ -179,10 +181,9 @@ def _build(
     return BuildResult(len(site.posts), len(written.files), pages, feeds, written.rewritten, search)
 
 
-def part_keys(site: Site, parts: list[SearchPart]) -> dict[str, str]:
+def part_keys(site: Site, parts: list[SearchPart], version: str) -> dict[str, str]:
     """What each part of the search index is made from: its posts' articles (all Pagefind
-    reads of a page), so the posts themselves and what shapes every page."""
-    _, version = versions(site)
+    reads of a page), so the posts themselves and what shapes every page (`version`)."""
     return {
         bundle: digest(version, bundle, *(f"{Urls.post(p)}:{p.key}" for p in site.posts if p.year in years))
         for bundle, years in parts

@@ -461,10 +461,12 @@ def versions(site: Site) -> tuple[str, str]:
     )
 
 
-def render(site: Site, memo: Memo | None = None, workers: int = 1) -> Iterator[Page | Body | Problem]:
-    """Every file of the site, the bodies made anew, and the problems found while rendering
+def render(
+    site: Site, memo: Memo | None = None, workers: int = 1, shapes: tuple[str, str] | None = None
+) -> Iterator[Page | Body | Problem]:
+    """Every file of the site, the bodies used, and the problems found while rendering
     (broken links between posts, aliases that clash, template mistakes). Pages are only to
-    be published if there are none."""
+    be published if there are none. `shapes`: versions(site), if worked out already."""
     memo = memo or Memo()
     config = site.config
     urls = Urls(config.base_url)
@@ -474,7 +476,7 @@ def render(site: Site, memo: Memo | None = None, workers: int = 1) -> Iterator[P
         None: site.posts[:n],
         **{s: p[:n] for s, p in by_tag.items()},
     }
-    body_version, page_version = versions(site)
+    body_version, page_version = shapes or versions(site)
     work = Work(
         site,
         urls,

@@ -26,8 +26,10 @@ def test_each_part_indexes_exactly_its_years_post_pages(built: Path) -> None:
 def test_a_failing_pagefind_is_reported_and_no_other_part_is_indexed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = tmp_path / "pagefind"
-    fake.write_text("#!/bin/sh\necho 'Error: the index could not be written' >&2\nexit 3\n")
+    fake, runs = tmp_path / "pagefind", tmp_path / "runs"
+    fake.write_text(
+        f"#!/bin/sh\necho run >> {runs}\necho 'Error: the index could not be written' >&2\nexit 3\n"
+    )
     fake.chmod(0o755)
     monkeypatch.setattr(search, "pagefind", lambda: (str(fake),))
     with pytest.raises(ProblemsFound) as found:
@@ -35,6 +37,7 @@ def test_a_failing_pagefind_is_reported_and_no_other_part_is_indexed(
     assert [str(p) for p in found.value.problems] == [
         "search index: Pagefind failed: Error: the index could not be written"
     ]
+    assert runs.read_text() == "run\n"  # the second part was never started
 
 
 def test_a_build_whose_pagefind_fails_leaves_the_site_as_it_was(
