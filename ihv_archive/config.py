@@ -28,6 +28,7 @@ class Config:
     feed_id_prefix: str  # stable feed ids that survive a move to another domain
     allow_html: bool  # raw HTML inside Markdown; off unless site.toml turns it on
     search_part_posts: int  # the search index comes in parts of about this many posts
+    email_updates_url: str  # an RSS-to-email service's sign-up page, shown on the subscribe page if set
     out_dir: Path
 
     @property
@@ -75,6 +76,7 @@ _SETTINGS: dict[str, tuple[type, Any]] = {
     "feed_id_prefix": (str, ""),
     "allow_html": (bool, False),
     "search_part_posts": (int, 500),
+    "email_updates_url": (str, ""),
 }
 
 
@@ -133,6 +135,10 @@ def config_from_dict(
             what = f"base_url: {quoted(values['base_url'])} is not an absolute http(s) URL"
             problems.append(Problem(shown, None, what, "use e.g. https://example.github.io/news-archive/"))
         values["base_url"] = normal
+    email = urlsplit(values.get("email_updates_url", ""))  # a sign-up page's query string is fine
+    if email.geturl() and (email.scheme not in ("http", "https") or not email.netloc):
+        what = f"email_updates_url: {quoted(values['email_updates_url'])} is not an absolute http(s) URL"
+        problems.append(Problem(shown, None, what, "use the sign-up page's address, https://…"))
     for key in ("posts_per_page", "feed_length", "search_part_posts"):
         if key in values and values[key] < 1:
             problems.append(Problem(shown, None, f"{key}: must be at least 1, got {values[key]}"))

@@ -28,6 +28,7 @@ class Pager:
     number: int
     count: int
     posts: tuple[Post, ...]
+    total: int  # posts on all the pages
     path: str
     newer: str | None
     older: str | None
@@ -203,6 +204,7 @@ def paginate(posts: tuple[Post, ...], per_page: int, path_of: Callable[[int], st
             number=n,
             count=count,
             posts=posts[(n - 1) * per_page : n * per_page],
+            total=len(posts),
             path=path_of(n),
             newer=path_of(n - 1) if n > 1 else None,
             older=path_of(n + 1) if n < count else None,

@@ -18,7 +18,7 @@ import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -78,8 +78,8 @@ def reduce(value: Any) -> Any:
         return tuple((reduce(k), reduce(v)) for k, v in value.items())
     if isinstance(value, list | tuple):
         return tuple(reduce(v) for v in value)
-    if isinstance(value, Pager):
-        return (value.number, value.count, value.path, value.newer, value.older, reduce(value.posts))
+    if isinstance(value, Pager):  # every field, so that a field added later is never left out
+        return tuple(reduce(getattr(value, f.name)) for f in fields(value))
     return value  # text, numbers, dates, None and our frozen dataclasses
 
 
@@ -331,8 +331,10 @@ def search_parts(site: Site) -> list[SearchPart]:
 def list_jobs(site: Site, urls: Urls, by_tag: dict[str, tuple[Post, ...]]) -> list[Job]:
     """The home pages, each tag's pages, the tags index, the archive and each year's page."""
     per_page = site.config.posts_per_page
+    years = posts_by_year(site)
+    span = (min(years), max(years)) if years else None  # the home page says what the archive holds
     jobs: list[Job] = [
-        (pager.path, "list.html", {"pager": pager, "tag": None})
+        (pager.path, "list.html", {"pager": pager, "tag": None, "span": span})
         for pager in paginate(site.posts, per_page, urls.home)
     ]
     for slug, posts in by_tag.items():
@@ -341,13 +343,13 @@ def list_jobs(site: Site, urls: Urls, by_tag: dict[str, tuple[Post, ...]]) -> li
             for pager in paginate(posts, per_page, partial(urls.tag, slug))
         ]
     jobs.append((urls.tags_index(), "tags.html", {"counts": tag_counts(by_tag)}))
-    years = posts_by_year(site)
     # The archive page is given each year's count, not its posts: an edit to a post need not make it again
     jobs.append(
         (urls.archive(), "archive.html", {"years": {year: len(posts) for year, posts in years.items()}})
     )
+    newest_first = tuple(years)  # each year's page links the years either side that have posts
     jobs += [
-        (urls.archive(year), "archive_year.html", {"year": year, "posts": posts})
+        (urls.archive(year), "archive_year.html", {"year": year, "posts": posts, "years": newest_first})
         for year, posts in years.items()
     ]
     return jobs
@@ -390,6 +392,7 @@ def small_jobs(site: Site, urls: Urls, listed: Iterable[str], counts: dict[str, 
     return [
         (urls.SITEMAP, "sitemap.xml", {"entries": [(path, changed.get(path)) for path in sorted(listed)]}),
         (urls.ROBOTS, "robots.txt", {}),
+        (urls.FEED_STYLE, "feeds/feed.xsl", {}),
         (urls.NOT_FOUND, "404.html", {"posts": site.posts[:5]}),
         (urls.search(), "search.html", {"bundles": bundles}),
         (urls.subscribe(), "subscribe.html", {"counts": counts}),

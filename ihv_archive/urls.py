@@ -72,6 +72,7 @@ class Urls:
 
     RSS = "feed.xml"
     ATOM = "atom.xml"
+    FEED_STYLE = "feed.xsl"  # shows a feed as a page in a browser
     SITEMAP = "sitemap.xml"
     ROBOTS = "robots.txt"
     NOT_FOUND = "404.html"

@@ -141,6 +141,24 @@ def test_tag_pages_have_name_description_pages_and_feed(built: Path) -> None:
     ]
 
 
+def test_a_tag_page_counts_its_posts_and_its_cards_name_only_the_other_tags(built: Path) -> None:
+    page = soup(built / "tags/safeguarding/index.html")
+    assert "4 posts" in page.select_one("main > h1 + p + p").get_text()
+    cards = page.select("article.summary")
+    assert len(cards) == 2  # posts_per_page
+    card_tags = [[a.get_text() for a in card.select(".tags a")] for card in cards]
+    assert card_tags[0] == ["Policy & guidance"]  # the manifesto is also in Safeguarding: not repeated
+    assert all("Safeguarding" not in names for names in card_tags)
+
+
+def test_the_home_page_says_what_the_archive_is(built: Path) -> None:
+    lede = " ".join(soup(built / "index.html").select_one("main .lede").get_text().split())
+    assert lede.startswith(
+        "A small archive for the tests. This archive holds 7 posts published from 2023 to 2024,"
+    )
+    assert soup(built / "page/2/index.html").select_one("main .lede") is None
+
+
 def test_tags_index_counts_posts(built: Path) -> None:
     text = re.sub(r"\s+", " ", soup(built / "tags/index.html").get_text())
     assert "Safeguarding (4 posts)" in text
@@ -153,6 +171,53 @@ def test_year_archive(built: Path) -> None:
     assert "2024 (4 posts)" in index and "2023 (3 posts)" in index
     year = soup(built / "archive/2023/index.html")
     assert [h.get_text() for h in year.find_all("h2")] == ["December 2023", "March 2023", "Month not known"]
+    # Each year links the years either side that have posts.
+    assert [(a["rel"][0], a.get_text()) for a in year.select("nav.pagination a")] == [("prev", "← 2024")]
+    newest = soup(built / "archive/2024/index.html").select("nav.pagination a")
+    assert [(a["rel"][0], a["href"]) for a in newest] == [("next", "/news-archive/archive/2023/")]
+
+
+def test_the_navigation_marks_the_section_a_page_is_in(built: Path) -> None:
+    def current(path: str) -> list[tuple[str, str]]:
+        marked = soup(built / path).select("nav[aria-label=Main] a[aria-current]")
+        return [(a.get_text(), a["aria-current"]) for a in marked]
+
+    assert current("index.html") == [("Latest", "page")]
+    assert current("page/2/index.html") == [("Latest", "true")]
+    assert current("tags/index.html") == [("Topics", "page")]
+    assert current("tags/safeguarding/index.html") == [("Topics", "true")]
+    assert current("archive/2023/index.html") == [("Archive", "true")]
+    assert current("subscribe/index.html") == [("Subscribe", "page")]
+    assert current("posts/2024/summit/index.html") == []
+
+
+def test_favicon_logo_and_a_default_sharing_image_are_in_the_site(built: Path) -> None:
+    page = soup(built / "posts/2024/summit/index.html")
+    icon = page.find("link", rel="icon")["href"]
+    assert icon == "/news-archive/static/favicon.svg"
+    assert (built / "static/favicon.svg").read_text().startswith("<svg")
+    image = page.find("meta", property="og:image")["content"]
+    assert image == BASE_URL + "static/share.png"
+    png = file_for(built, image).read_bytes()
+    width, height = int.from_bytes(png[16:20]), int.from_bytes(png[20:24])  # the PNG's IHDR
+    assert png.startswith(b"\x89PNG") and (width, height) == (1200, 630)
+    assert page.find("meta", attrs={"name": "twitter:card"})["content"] == "summary_large_image"
+    logo = page.select_one(".site-title a")
+    assert logo.select_one(".logo-mark").get_text() == "Fixture" and logo.get_text() == "Fixture & <Archive>"
+
+
+def test_the_subscribe_page_offers_email_only_when_set(archive: Path, built: Path) -> None:
+    page = soup(built / "subscribe/index.html")
+    assert page.find(string=re.compile("by email")) is None
+    assert [code.get_text() for code in page.select("code.feed-url")][:2] == [
+        BASE_URL + "feed.xml",
+        BASE_URL + "atom.xml",
+    ]
+    with (archive / "site.toml").open("a") as settings:
+        settings.write('email_updates_url = "https://follow.example.org/ihv?list=news&src=site"\n')
+    assert run(archive, "build") == 0
+    link = soup(built / "subscribe/index.html").find("a", string="get new posts by email")
+    assert link["href"] == "https://follow.example.org/ihv?list=news&src=site"
 
 
 def test_every_page_advertises_the_site_feed(built: Path) -> None:
@@ -167,6 +232,15 @@ def _absolute_links_only(html: str) -> None:
     for element in BeautifulSoup(html, "html.parser").find_all(["a", "img"]):
         url = element.get("href") or element.get("src")
         assert urlsplit(url).scheme in ("http", "https"), url
+
+
+def test_every_feed_names_a_stylesheet_that_shows_it_as_a_page(built: Path) -> None:
+    for feed in ("feed.xml", "atom.xml", "tags/events/feed.xml"):
+        text = (built / feed).read_text()
+        stylesheet = re.search(r'<\?xml-stylesheet type="text/xsl" href="([^"]+)"\?>', text)
+        assert stylesheet and stylesheet[1] == "/news-archive/feed.xsl", feed
+    xsl = ElementTree.parse(built / "feed.xsl").getroot()
+    assert xsl.tag == "{http://www.w3.org/1999/XSL/Transform}stylesheet"
 
 
 def test_rss_feed_as_a_feed_reader_sees_it(built: Path) -> None:

@@ -37,6 +37,10 @@ def test_config_defaults_and_base_url_normalised(tmp_path: Path) -> None:
         ({"posts_per_page": "ten"}, "posts_per_page: expected int"),
         ({"allow_html": 1}, "allow_html: expected bool"),
         ({"timezone": "Mars/Olympus"}, "timezone: unknown zone"),
+        (
+            {"email_updates_url": "mailchimp sign-up"},
+            "email_updates_url: 'mailchimp sign-up' is not an absolute",
+        ),
     ],
 )
 def test_config_mistakes(tmp_path: Path, change: dict[str, object], expected: str) -> None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import re
 import shutil
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import feedparser
 import pytest
@@ -42,6 +44,31 @@ class Pages(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def build_and_serve(project: Path, root: Path, sub_path: str) -> Iterator[str]:
+    """The project built and served the way GitHub Pages serves a project site."""
+    docroot = root / "docroot"
+    docroot.mkdir()
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Pages, directory=str(docroot))
+    )
+    port = server.server_address[1]
+    assert (
+        run(
+            project,
+            "build",
+            "--base-url",
+            f"http://127.0.0.1:{port}/{sub_path}/",
+            "--out",
+            str(docroot / sub_path),
+        )
+        == 0
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}/{sub_path}/"
+    server.shutdown()
+
+
 @pytest.fixture(scope="module")
 def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The fixture archive, built and served at http://127.0.0.1:PORT/news-archive/."""
@@ -51,27 +78,13 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.copytree(PROJECT / "templates", archive / "templates")
     with (archive / "site.toml").open("a") as settings:  # a search index in parts, merged in the browser
         settings.write("search_part_posts = 3\n")
-    docroot = root / "docroot"
-    docroot.mkdir()
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Pages, directory=str(docroot))
-    )
-    port = server.server_address[1]
-    assert (
-        run(
-            archive,
-            "build",
-            "--base-url",
-            f"http://127.0.0.1:{port}/news-archive/",
-            "--out",
-            str(docroot / "news-archive"),
-        )
-        == 0
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}/news-archive/"
-    server.shutdown()
+    yield from build_and_serve(archive, root, "news-archive")
+
+
+@pytest.fixture(scope="module")
+def real_site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real archive (content/ and templates/ of this project), built and served."""
+    yield from build_and_serve(PROJECT, tmp_path_factory.mktemp("real"), "ihv-archive")
 
 
 def open_page(page: Page, url: str) -> None:
@@ -82,15 +95,20 @@ def open_page(page: Page, url: str) -> None:
 
 def test_a_reader_goes_home_post_tag_tag_feed_and_back(site_url: str, page: Page) -> None:
     page.goto(site_url)
-    assert page.locator("h1").inner_text() == "Latest news"
+    assert page.locator("h1").inner_text() == "News archive"
     page.get_by_role("link", name="New joining link for the Working Together Summit").click()
     assert page.url == site_url + "posts/2024/summit/"
     assert page.locator("h1").inner_text() == "New joining link for the Working Together Summit"
     page.locator(".post .tags").get_by_role("link", name="Events").click()
     assert page.url == site_url + "tags/events/" and page.locator("h1").inner_text() == "Events"
-    with page.expect_response(site_url + "tags/events/feed.xml") as response_info:
-        page.get_by_role("link", name="Subscribe to Events posts (RSS)").click()
-    feed = feedparser.parse(response_info.value.body())
+    page.get_by_role("link", name="Subscribe to Events posts (RSS)").click()
+    assert page.url == site_url + "tags/events/feed.xml"  # shown as a page (feed.xsl), not raw XML
+    assert page.locator("h1").inner_text() == "Events · Fixture & <Archive>"
+    assert page.locator(".feed-url").inner_text() == site_url + "tags/events/feed.xml"
+    shown = page.locator("h3 a")
+    assert shown.all_inner_texts() == ["New joining link for the Working Together Summit"]
+    assert shown.first.get_attribute("href") == site_url + "posts/2024/summit/"
+    feed = feedparser.parse(page.request.get(page.url).body())  # what a feed reader gets is still the feed
     assert not feed.bozo and [e.title for e in feed.entries] == [
         "New joining link for the Working Together Summit"
     ]
@@ -191,7 +209,7 @@ def test_post_pages_carry_sharing_metadata_and_structured_data(site_url: str, pa
         name: page.locator(f"meta[property='{name}'], meta[name='{name}']").first.get_attribute("content")
         for name in ("og:type", "og:title", "og:url", "twitter:card", "article:published_time")
     }
-    assert meta["og:type"] == "article" and meta["twitter:card"] == "summary"
+    assert meta["og:type"] == "article" and meta["twitter:card"] == "summary_large_image"
     assert meta["og:url"] == site_url + "posts/2024/manifesto-for-babies/"
     data = json.loads(page.locator("script[type='application/ld+json']").inner_text())
     assert (
@@ -202,3 +220,119 @@ def test_post_pages_carry_sharing_metadata_and_structured_data(site_url: str, pa
     related = page.locator(".related a")
     assert 1 <= related.count() <= 3
     assert page.locator(".post-extras").get_by_role("link", name="Safeguarding news (RSS)").count() == 1
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_page_of_the_real_archive_scrolls_sideways_at_320_px(
+    real_site_url: str, browser: Browser, scheme: str
+) -> None:
+    """WCAG 2.1 SC 1.4.10 Reflow, which axe does not test: every HTML page, at 320 CSS px."""
+    context = browser.new_context(viewport={"width": 320, "height": 640}, color_scheme=scheme)  # type: ignore[arg-type]
+    page = context.new_page()
+    sitemap = page.request.get(real_site_url + "sitemap.xml").text()
+    urls = [*re.findall(r"<loc>([^<]+)</loc>", sitemap), real_site_url + "404.html"]
+    assert len(urls) > 60  # every post, tag, year and page of the archive
+    too_wide = {}
+    for url in urls:
+        page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 320:
+            too_wide[url.removeprefix(real_site_url)] = width
+    context.close()
+    assert too_wide == {}
+
+
+def test_the_query_lives_in_the_address_so_back_brings_the_results_back(site_url: str, page: Page) -> None:
+    page.goto(site_url + "search/")
+    page.locator(".pagefind-ui__search-input").fill("village")
+    results = page.locator(".pagefind-ui__result-link")
+    expect(results).to_have_count(1, timeout=15_000)
+    expect(page).to_have_url(site_url + "search/?q=village")
+    excerpt = page.locator(".pagefind-ui__result-excerpt").first.inner_text()
+    assert "min read" not in excerpt and "Safeguarding" not in excerpt  # the article, not its metadata
+    results.first.click()
+    expect(page).to_have_url(site_url + "posts/2024/manifesto-for-babies/")
+    page.go_back()
+    expect(page.locator(".pagefind-ui__search-input")).to_have_value("village")
+    expect(page.locator(".pagefind-ui__result-link")).to_have_count(1, timeout=15_000)
+
+
+def test_the_closed_tag_filter_takes_no_room_beside_the_results(site_url: str, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    open_page(page, site_url + "search/?q=together")
+    tag_filter = page.locator("details.pagefind-ui__filter-block")
+    if tag_filter.get_attribute("open") is not None:  # Pagefind opens a filter with few values
+        tag_filter.locator("summary").click()
+    expect(tag_filter).not_to_have_attribute("open", "")
+    panel = page.locator(".pagefind-ui__filter-panel").bounding_box()
+    box = page.locator(".pagefind-ui__search-input").bounding_box()
+    results = page.locator(".pagefind-ui__results").bounding_box()
+    context.close()
+    assert panel and box and results
+    assert panel["height"] < 80  # one line: "Tag" and its arrow
+    assert results["width"] >= box["width"] * 0.95 and results["y"] > panel["y"]
+
+
+def contrast(one: str, other: str) -> float:
+    """WCAG contrast ratio of two CSS rgb() colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", colour)[:3]]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_focus_indicator_stands_out_3_to_1_in_light_and_dark(
+    site_url: str, browser: Browser, scheme: str
+) -> None:
+    """WCAG 2.2 SC 2.4.13: some part of the indicator (GOV.UK's yellow, or its black bar)
+    contrasts at least 3:1 with the page around it."""
+    context = browser.new_context(color_scheme=scheme)  # type: ignore[arg-type]
+    page = context.new_page()
+    page.goto(site_url)
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Tab")  # the logo: an ordinary link
+    focused = page.evaluate(
+        """() => { const s = getComputedStyle(document.activeElement);
+                   return [document.activeElement.textContent, s.backgroundColor, s.boxShadow,
+                           getComputedStyle(document.body).backgroundColor]; }"""
+    )
+    context.close()
+    text, background, shadow, page_colour = focused
+    assert "Archive" in text
+    indicator = [background, *re.findall(r"rgb\([^)]*\)", shadow)]
+    assert max(contrast(colour, page_colour) for colour in indicator) >= 3, (scheme, indicator, page_colour)
+
+
+def test_print_shows_the_address_and_where_the_post_came_from(site_url: str, page: Page) -> None:
+    page.goto(site_url + "posts/2023/covid-lessons/")
+    printed = page.locator(".print-only")
+    expect(printed).to_be_hidden()
+    page.emulate_media(media="print")
+    expect(printed).to_have_text("Printed from " + site_url + "posts/2023/covid-lessons/")
+    expect(page.locator(".provenance")).to_be_visible()
+    expect(page.locator("nav[aria-label=Main]")).to_be_hidden()
+
+
+def test_a_copy_button_puts_a_feed_address_on_the_clipboard(site_url: str, browser: Browser) -> None:
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(site_url + "subscribe/")
+    page.get_by_role("button", name="Copy the address of the Atom feed of every post").click()
+    expect(page.get_by_role("status")).to_have_text("Address copied: " + site_url + "atom.xml")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    context.close()
+    assert copied == site_url + "atom.xml"
+
+
+def test_the_atom_feed_opens_as_a_page_listing_its_posts(site_url: str, page: Page) -> None:
+    page.goto(site_url + "atom.xml")
+    assert page.locator("h1").inner_text() == "Fixture & <Archive>"
+    assert page.locator("h3 a").count() == 4  # feed_length
+    page.get_by_role("link", name="What is a feed reader, and how to subscribe").click()
+    expect(page).to_have_url(site_url + "subscribe/")

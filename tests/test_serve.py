@@ -96,7 +96,7 @@ def server(archive: Path) -> Iterator[Server]:
 
 def test_pages_are_served_under_the_base_path(server: Server) -> None:
     status, body = server.get("/news-archive/")
-    assert status == 200 and "<h1>Latest news</h1>" in body
+    assert status == 200 and "<h1>News archive</h1>" in body
     assert 'EventSource("/news-archive/__livereload' in body
     assert server.get("/")[0] == 301
     assert server.get("/news-archive/posts/2024")[0] == 301  # a folder: add the slash

@@ -1,4 +1,5 @@
-// The search page: Pagefind's UI, under the site's base path, starting from ?q= if given.
+// The search page: Pagefind's UI, under the site's base path. The query lives in the address
+// (?q=), so that Back, reload and a shared link bring the same results back.
 (function () {
   var box = document.getElementById("search");
   if (!box || typeof PagefindUI === "undefined") return;
@@ -14,16 +15,21 @@
     showSubResults: false,
     resetStyles: false,
   });
-  // Pagefind's input has only a placeholder: give it a name screen readers announce.
-  var labelled = new MutationObserver(function () {
+  var ready = new MutationObserver(function () {
     var input = box.querySelector("input.pagefind-ui__search-input");
-    if (input) {
-      input.setAttribute("aria-label", "Search the archive");
-      input.setAttribute("type", "search");
-      labelled.disconnect();
-    }
+    if (!input) return;
+    ready.disconnect();
+    // Pagefind's input has only a placeholder: give it a name screen readers announce.
+    input.setAttribute("aria-label", "Search the archive");
+    input.setAttribute("type", "search");
+    input.addEventListener("input", function () {
+      var address = new URL(window.location.href);
+      if (input.value.trim()) address.searchParams.set("q", input.value);
+      else address.searchParams.delete("q");
+      history.replaceState(null, "", address);
+    });
   });
-  labelled.observe(box, { childList: true, subtree: true });
+  ready.observe(box, { childList: true, subtree: true });
   var query = new URLSearchParams(window.location.search).get("q");
   if (query) ui.triggerSearch(query);
 })();
