@@ -3,16 +3,14 @@ structured data, related posts and pages of lists. Pure functions, no I/O."""
 
 from __future__ import annotations
 
-import bisect
 import calendar
 import heapq
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
-from itertools import combinations
 
 from markupsafe import Markup
 
@@ -106,50 +104,18 @@ def json_ld(post: Post, config: Config, urls: Urls) -> Markup:
 RELATED = 3
 
 
-FEW_TAGS = 5  # posts with more are "wide": related posts for them are counted one by one
-
-
 def related_posts(posts: tuple[Post, ...], by_tag: dict[str, tuple[Post, ...]]) -> dict[str, tuple[str, ...]]:
     """For each post (by path), up to three others: most tags in common, then nearest in time
     (then the newer); posts with no tag in common only when there are not three that share one.
-
-    Counting every post that shares a tag, or intersecting whole tags, would be quadratic: at
-    10,000 posts in 40 tags each post shares one with thousands. Instead every set of two or
-    more tags that a post has indexes it, in time order, and the posts sharing k tags with
-    a post come from the lists of its k-tag sets, from k = all its tags down to 2: only
-    the nearest few on each side of it in each list, found by bisection. Level k is reached
-    only when fewer than three share more, so those are all chosen already. Then posts
-    sharing one tag, nearest first in each tag's list, then the posts nearest in time.
-    Wide posts (more than FEW_TAGS tags, rare) are not indexed by their 2^n sets: they are
-    counted against every post, and every post is counted against them."""
+    Counting every post that shares a tag is quadratic in a tag's size: 0.05 s at 1,000 posts,
+    4.5 s at 10,000 (docs/PERFORMANCE.md), a price the archive's size lets us pay for simplicity."""
     position = {p.path: i for i, p in enumerate(posts)}
-    members = {tag: [position[p.path] for p in tagged] for tag, tagged in by_tag.items()}  # ascending
-    tags_of = [sorted(t for t in set(post.tags) if t in members) for post in posts]
-    by_set: defaultdict[tuple[str, ...], list[int]] = defaultdict(list)  # ascending, as posts are
-    wide: list[int] = []
-    for j, tags in enumerate(tags_of):
-        if len(tags) > FEW_TAGS:
-            wide.append(j)
-            continue
-        for k in range(2, len(tags) + 1):
-            for subset in combinations(tags, k):
-                by_set[subset].append(j)
+    members = {tag: [position[p.path] for p in tagged] for tag, tagged in by_tag.items()}
     related: dict[str, tuple[str, ...]] = {}
     for i, post in enumerate(posts):
-        tags = tags_of[i]
-        if len(tags) > FEW_TAGS:
-            chosen = _most_shared_counted(i, tags, members)
-        else:
-            chosen = _most_shared_indexed(i, tags, tags_of, by_set, wide)
-        if len(chosen) < RELATED:  # every post sharing 2+ tags is chosen: add those sharing one
-            need = RELATED - len(chosen)
-            nearby: set[int] = set()
-            for tag in tags:
-                found = members[tag]
-                at = bisect.bisect_left(found, i)
-                nearby.update(found[max(0, at - need - 3) : at + need + 4])  # enough to skip chosen and i
-            nearby.difference_update(chosen, (i,))
-            chosen += heapq.nsmallest(need, nearby, key=lambda j: (abs(j - i), j))
+        shared = Counter(j for tag in set(post.tags) if tag in members for j in members[tag])
+        shared.pop(i, None)
+        chosen = heapq.nsmallest(RELATED, shared, key=lambda j: (-shared[j], abs(j - i), j))
         step = 1
         while len(chosen) < RELATED and step < len(posts):  # fill from the posts nearest in time
             for j in (i - step, i + step):
@@ -158,42 +124,6 @@ def related_posts(posts: tuple[Post, ...], by_tag: dict[str, tuple[Post, ...]]) 
             step += 1
         related[post.path] = tuple(posts[j].path for j in chosen)
     return related
-
-
-def _most_shared_indexed(
-    i: int,
-    tags: list[str],
-    tags_of: list[list[str]],
-    by_set: dict[tuple[str, ...], list[int]],
-    wide: list[int],
-) -> list[int]:
-    """Up to three posts sharing two or more of post i's tags, most first, then nearest."""
-    chosen: list[int] = []
-    mine = set(tags)
-    wide_shared = {j: len(mine.intersection(tags_of[j])) for j in wide}  # counted once, for every k
-    for k in range(len(tags), 1, -1):
-        if len(chosen) == RELATED:
-            break
-        need, skip = RELATED - len(chosen), len(chosen) + 1  # the chosen ones and post i
-        found: set[int] = set()
-        for subset in combinations(tags, k):
-            listed = by_set.get(subset, [])
-            at = bisect.bisect_left(listed, i)
-            found.update(listed[max(0, at - need - skip) : at + need + skip])
-        found.update(j for j, count in wide_shared.items() if count >= k)
-        found.difference_update(chosen, (i,))
-        chosen += heapq.nsmallest(need, found, key=lambda j: (abs(j - i), j))
-    return chosen
-
-
-def _most_shared_counted(i: int, tags: list[str], members: dict[str, list[int]]) -> list[int]:
-    """The same for a wide post, by counting the tags it shares with every post that shares one
-    (linear, for this post)."""
-    shared = Counter(j for tag in tags for j in members[tag])
-    shared.pop(i, None)
-    return heapq.nsmallest(
-        RELATED, (j for j, count in shared.items() if count >= 2), key=lambda j: (-shared[j], abs(j - i), j)
-    )
 
 
 def paginate(posts: tuple[Post, ...], per_page: int, path_of: Callable[[int], str]) -> list[Pager]:
