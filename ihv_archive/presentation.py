@@ -50,6 +50,23 @@ def machine_date(post: Post) -> str:
     return post.date.strftime({"year": "%Y", "month": "%Y-%m"}.get(post.date_precision, "%Y-%m-%d"))
 
 
+def published(post: Post) -> str:
+    """For machines (JSON-LD, meta tags, sitemaps): a full timestamp only when the day is known."""
+    return rfc3339(post.date) if post.date_precision == "day" else machine_date(post)
+
+
+def modified(post: Post) -> str:
+    return rfc3339(post.updated) if post.updated else published(post)
+
+
+def date_note(post: Post) -> str:
+    """What a feed item says when its format demands a full date and the post has none."""
+    if post.date_precision == "day":
+        return ""
+    unknown = "day is" if post.date_precision == "month" else "month and day are"
+    return f"Published in {human_date(post)}; the {unknown} not known, so the feed’s date is an estimate."
+
+
 def groupby_month(posts: Iterable[Post]) -> list[tuple[str, list[Post]]]:
     """Posts of one year under month headings, newest first; year-precise posts last, apart."""
     groups: dict[str, list[Post]] = {}
@@ -88,8 +105,8 @@ def json_ld(post: Post, config: Config, urls: Urls) -> Markup:
         "@type": "NewsArticle",
         "headline": post.title,
         "description": post.summary,
-        "datePublished": post.date.isoformat(timespec="seconds"),
-        "dateModified": last_change(post).isoformat(timespec="seconds"),
+        "datePublished": published(post),
+        "dateModified": modified(post),
         "inLanguage": config.language,
         "author": organisation,
         "publisher": organisation,

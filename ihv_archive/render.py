@@ -34,11 +34,13 @@ from .content import Post, Tag
 from .digest import digest
 from .presentation import (
     Pager,
+    date_note,
     groupby_month,
     human_date,
     json_ld,
     last_change,
     machine_date,
+    modified,
     paginate,
     reading_time,
     related_posts,
@@ -140,6 +142,8 @@ def make_environment(config: Config, tags: dict[str, Tag], urls: Urls) -> jinja2
         href=urls.href,
         absolute=urls.absolute,
         last_change=last_change,
+        modified=modified,
+        date_note=date_note,
         # Called by post.html rather than passed to it: both follow from the post alone, so a
         # page's inputs need not include them.
         reading_time=reading_time,
@@ -387,7 +391,7 @@ def feed_jobs(
 
 
 def small_jobs(site: Site, urls: Urls, listed: Iterable[str], counts: dict[str, int]) -> list[Job]:
-    changed = {urls.post(p): last_change(p) for p in site.posts}
+    changed = {urls.post(p): modified(p) for p in site.posts}
     bundles = [urls.href(bundle) for bundle, _ in search_parts(site)]
     return [
         (urls.SITEMAP, "sitemap.xml", {"entries": [(path, changed.get(path)) for path in sorted(listed)]}),

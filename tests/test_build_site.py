@@ -4,6 +4,7 @@ the way readers, their browsers and their feed readers will."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import subprocess
 import sys
@@ -77,6 +78,35 @@ def test_dates_are_shown_at_their_precision(built: Path) -> None:
     assert (month.get_text(), month["datetime"]) == ("March 2023", "2023-03")
     year = soup(built / "posts/2023/year-only/index.html").find("time")
     assert (year.get_text(), year["datetime"]) == ("2023", "2023")
+    # At a glance, in lists too: an approximate date says what is not known.
+    assert year.find_next_sibling("span", class_="approximate").get_text() == "(month not known)"
+    archive = soup(built / "archive/2023/index.html")
+    assert [s.get_text() for s in archive.select(".approximate")] == ["(day not known)", "(month not known)"]
+
+
+def test_no_machine_readable_date_is_more_precise_than_the_post(archive: Path) -> None:
+    settings = archive / "site.toml"
+    settings.write_text(settings.read_text().replace("feed_length = 4", "feed_length = 10"))  # every post
+    assert run(archive, "build") == 0
+    built = archive / "site"
+    for post, expected in (("2023/covid-lessons", "2023-03"), ("2023/year-only", "2023")):
+        page = soup(built / f"posts/{post}/index.html")
+        data = json.loads(page.find("script", type="application/ld+json").string)
+        assert (data["datePublished"], data["dateModified"]) == (expected, expected)
+        assert page.find("meta", property="article:published_time") is None
+    exact = soup(built / "posts/2024/summit/index.html")
+    assert exact.find("meta", property="article:published_time")["content"] == "2024-04-22T09:30:00+01:00"
+    lastmod = re.findall(r"<loc>([^<]+)</loc><lastmod>([^<]+)</lastmod>", (built / "sitemap.xml").read_text())
+    assert (BASE_URL + "posts/2023/year-only/", "2023") in lastmod
+    # RSS and Atom need a full date: the item's text says how much of it is known.
+    for feed in ("feed.xml", "atom.xml"):
+        entries = {e.title: e for e in feedparser.parse((built / feed).read_bytes()).entries}
+        note = "Published in 2023; the month and day are not known, so the feed’s date is an estimate."
+        undated = entries["An undated announcement"]
+        body = undated.content[0].value if "content" in undated else undated.summary  # Atom, RSS
+        assert f"<p><em>{note}</em></p>" in body
+        assert "the day is not known" in str(entries["Lockdown lessons from local systems"])
+        assert "estimate" not in str(entries["New joining link for the Working Together Summit"])
 
 
 def test_same_slug_in_two_years_gives_two_pages(built: Path) -> None:
