@@ -224,46 +224,64 @@ def test_slugs() -> None:
 # --- dates ----------------------------------------------------------------------------
 
 
-def dates(*ledes: str, listings: list[list[int]] | None = None) -> list[tuple[date, str]]:
-    ids = list(range(len(ledes)))
-    dated = date_posts(dict(enumerate(ledes)), dict(enumerate(ledes)), listings or [ids], RULES.events)
+def dates(*texts: str, listings: list[list[int]] | None = None) -> list[tuple[date, str]]:
+    ids = list(range(len(texts)))
+    dated = date_posts(dict(enumerate(texts)), listings or [ids], RULES.events)
     return [(dated[i].date, dated[i].precision) for i in ids]
 
 
-def test_stated_and_weekday_dates() -> None:
-    assert dates("Published on 19 January 2021.")[0] == (date(2021, 1, 19), "day")
-    # 15 December was a Friday in 2017 and 2023; the text names 2023.
-    assert dates("On Friday 15 December, the DfE published Working Together 2023.", "Older: 1 March 2017.")[
-        0
-    ] == (date(2023, 12, 15), "day")
+def test_the_day_is_claimed_only_when_the_article_says_it_is_today() -> None:
+    assert dates("Published today, Tuesday 19 January 2021.")[0] == (date(2021, 1, 19), "day")
+    # An event the article reports is not its publication day: the following week, so a month.
+    assert dates("On Friday 15 December, the DfE published Working Together 2023.")[0] == (
+        date(2023, 12, 15),
+        "month",
+    )
+    # A webinar still to come bounds the post from above: the fortnight before it.
+    when, precision = dates("This Insights webinar is on Wednesday 9 November 2022.")[0]
+    assert date(2022, 10, 26) <= when <= date(2022, 11, 9) and precision == "year"
 
 
-def test_a_span_within_a_month_gives_month_precision() -> None:
+def test_the_roles_of_a_dated_public_event() -> None:
+    stay_at_home = "the Prime Minister’s announcement {} of the “Stay at Home” guidance."
+    assert dates("Following " + stay_at_home.format("last night"))[0] == (date(2020, 3, 24), "day")
+    assert dates("Following " + stay_at_home.format("today"))[0] == (date(2020, 3, 23), "day")
+    when, precision = dates("Since " + stay_at_home.format("in March"), "Published today, 1 June 2022.")[0]
+    assert when >= date(2020, 3, 23) and precision == "year"  # a plain mention bounds from below
+    # "expected imminently": within the month before the event
+    (when, _), _ = dates(
+        "The final report of the Independent Review of Children’s Social Care is expected imminently.",
+        "Dated 1 January 2019.",
+    )
+    assert date(2022, 4, 22) <= when <= date(2022, 5, 23)
+
+
+def test_a_span_this_week_gives_month_precision() -> None:
     assert dates("It is Infant Mental Health Awareness week this week (10-16 June 2024).")[0] == (
         date(2024, 6, 10),
         "month",
     )
 
 
-def test_undated_posts_are_bounded_by_their_neighbours_and_never_out_of_order() -> None:
-    result = dates("Dated 1 June 2022.", "No date here.", "Nor here.", "Dated 1 June 2020.")
+def test_neighbours_bound_by_their_windows_not_by_guessed_dates() -> None:
+    result = dates(
+        "Published today, 1 June 2022.", "No date here.", "Nor here.", "Published today, 1 June 2020."
+    )
     assert result[0] == (date(2022, 6, 1), "day") and result[3] == (date(2020, 6, 1), "day")
     assert [p for _, p in result[1:3]] == ["year", "year"]
-    assert [d for d, _ in result] == sorted((d for d, _ in result), reverse=True)
-    assert date(2020, 6, 1) < result[2][0] < result[1][0] < date(2022, 6, 1)  # spread, not piled up
-
-
-def test_a_dated_event_bounds_an_undated_post() -> None:
-    (when, precision), _ = dates(
-        "Following the announcement of the Stay at Home guidance…", "Dated 1 January 2019."
-    )
-    assert when >= date(2020, 3, 23) and precision == "year"
+    # Both undated posts lie in the same window: neither pushes the other.
+    assert result[1] == result[2] and date(2020, 6, 1) < result[1][0] < date(2022, 6, 1)
 
 
 def test_listing_order_across_two_listings() -> None:
     # Post 1 is in both listings: below post 0 in one, above post 2 in the other.
-    result = dates("Dated 5 May 2023.", "No date.", "Dated 1 February 2023.", listings=[[0, 1], [1, 2]])
-    assert date(2023, 2, 1) <= result[1][0] <= date(2023, 5, 5)
+    result = dates(
+        "Published today, 5 May 2023.",
+        "No date.",
+        "Published today, 1 February 2023.",
+        listings=[[0, 1], [1, 2]],
+    )
+    assert date(2023, 2, 1) <= result[1][0] <= date(2023, 5, 5) and result[1][1] == "year"
 
 
 # --- tags, duplicates and provenance --------------------------------------------------

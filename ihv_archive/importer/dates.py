@@ -1,14 +1,20 @@
-"""Dates for imported posts, as exact as the text allows, never contradicting listing order.
+"""Dates for imported posts from evidence: a window [earliest, latest] for each post, and a
+precision that says only what the evidence says.
 
-Each post gets a window [earliest, latest]:
-1. its own text: a full date in its opening lines is its date ("On Friday 15 December" is
-   resolved to the year in which 15 December is a Friday); a span ("10-16 June 2024") or a
-   dated public event it names (events.toml) narrows the window;
-2. listing order: listings are newest first, so a post is no newer than the post above it
-   and no older than the post below it, in every listing it appears in;
-3. the years its text names: it cannot be older than the latest year it mentions.
-Then, newest first, each post takes a date inside its window: day precision when known to
-the day, month when the window lies within one month, year otherwise.
+1. Every date expression in the article, and every dated public event it names
+   (events.toml), is read in its sentence and given a role:
+   - the day of publication: "today, 18 March", "Today's theme, Tuesday 2 May", or an event
+     the article says happened today, this morning, yesterday or last night;
+   - a past event, which the post cannot be older than ("On Friday 15 December, the DfE
+     published…"; a weekday named without a year is news of the last week, so it also
+     bounds the post from above);
+   - a future event, deadline or expected publication, which the post cannot be newer than.
+   Years the article names bound it from below too (it cannot be older than the newest).
+2. Listings are newest first: a post is no newer than the window of any post above it and
+   no older than that of any post below it. Only windows bound neighbours, never the dates
+   guessed inside them, so that one guess cannot push the next.
+3. Precision: `day` only when the publication day is known; `month` when the window lies
+   within one month; `year` otherwise, the date being the window's middle.
 """
 
 from __future__ import annotations
@@ -17,20 +23,42 @@ import calendar
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from .rules import Event
 
 MONTHS = {name: number for number, name in enumerate(calendar.month_name) if name}
 MONTH = "(" + "|".join(MONTHS) + ")"
 WEEKDAY = "(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
-FULL_DATE = re.compile(rf"\b(?:{WEEKDAY},? )?(\d{{1,2}})(?:st|nd|rd|th)? {MONTH},? (\d{{4}})\b")
-SPAN = re.compile(rf"\b(\d{{1,2}})\s*[-–]\s*(\d{{1,2}}) {MONTH} (\d{{4}})\b")
-WEEKDAY_DATE = re.compile(rf"\b{WEEKDAY} (\d{{1,2}})(?:st|nd|rd|th)? {MONTH}\b(?!,? \d{{4}})")
-TODAY_DATE = re.compile(rf"\btoday,? (\d{{1,2}}) {MONTH}\b(?!,? \d{{4}})")
-MONTH_YEAR = re.compile(rf"^In {MONTH} (\d{{4}}),")
-YEAR = re.compile(r"(?<![\d£$.,-])(20[0-4]\d)(?![\d%])")
-OPENING_LINES = 3  # the lede: where an article states its own date, if it does
+ORDINAL = r"(?:st|nd|rd|th)?"
+# "Friday 15 December 2023", "15th December, 2023", "Friday 15 December", "10-16 June 2024"
+DAY_DATE = re.compile(
+    rf"\b(?:{WEEKDAY},? )?(?:(\d{{1,2}}){ORDINAL}\s*[-–]\s*)?(\d{{1,2}}){ORDINAL} {MONTH}(?:,? (\d{{4}}))?\b"
+)
+MONTH_YEAR = re.compile(rf"\b{MONTH},? (\d{{4}})\b")
+YEAR = re.compile(r"(?<![\d£$.,/-])(20[0-4]\d)(?![\d%/])")
+SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?](?!\d)|\n|$)")
+
+TODAY = re.compile(r"\b(today|this morning|tonight)\b", re.IGNORECASE)
+YESTERDAY = re.compile(r"\b(yesterday|last night)\b", re.IGNORECASE)
+LAST_WEEK = re.compile(r"\blast week\b", re.IGNORECASE)
+THIS_WEEK = re.compile(r"\bthis week\b", re.IGNORECASE)
+LAST_MONTH = re.compile(r"\blast month\b", re.IGNORECASE)
+ABOUT_A_PUBLICATION = re.compile(
+    r"\b(publish\w*|publication\w*|report\w*|launch\w*|release\w*|guidance)\b", re.IGNORECASE
+)
+FUTURE = re.compile(
+    r"\b(will|is due|are due|due to|expected|imminent(ly)?|forthcoming|upcoming|ahead of|in advance of|"
+    r"look out for|is on|are on|being held|to be (held|published|launched|released)|takes place on|until|closes|"
+    r"deadline|next|Date:)",
+    re.IGNORECASE,
+)
+IMMINENT = re.compile(r"\b(imminent(ly)?|shortly|soon|tomorrow|next week)\b", re.IGNORECASE)
+NEW = re.compile(r"\b(new|brand-new|newly|latest|just)\b", re.IGNORECASE)
+RECENT_DAYS = 7  # an event named with its weekday: news of the past week
+COMING_DAYS = 14  # an event to come, named with its weekday: news of the coming fortnight
+NEW_DAYS = 31  # a publication the article calls new
+OPENING_SENTENCES = 4  # where an article names what it is news of
 FLOOR = date(2012, 1, 1)  # the iHV was founded in 2012: nothing in its news is older
 
 
@@ -40,12 +68,25 @@ class Window:
     latest: date
     exact: bool = False
     reasons: list[str] = field(default_factory=list)
+    # Dates written without a year ("Friday 15 December"), read once the listing has bounded
+    # the post: (weekday, first day of a span, day, month, the sentence's role, the words)
+    pending: list[tuple[str | None, str | None, str, str, str, str]] = field(default_factory=list)
+    # Months and years the article names in passing: lower bounds that give way to the rest
+    soft: list[tuple[date, str]] = field(default_factory=list)
 
-    def narrow(self, earliest: date | None = None, latest: date | None = None) -> None:
+    def narrow(self, earliest: date | None = None, latest: date | None = None, why: str = "") -> None:
+        changed = False
         if earliest and earliest > self.earliest:
-            self.earliest = earliest
+            self.earliest, changed = earliest, True
         if latest and latest < self.latest:
-            self.latest = latest
+            self.latest, changed = latest, True
+        if changed and why:
+            self.reasons.append(why)
+
+    def fix(self, day: date, why: str) -> None:
+        self.earliest = self.latest = day
+        self.exact = True
+        self.reasons = [why]
 
 
 @dataclass(frozen=True)
@@ -62,142 +103,190 @@ def _day(day: str, month: str, year: int) -> date | None:
         return None
 
 
-def stated_date(opening: str) -> tuple[date, str] | None:
-    """A full date the article's opening lines state, with the words that state it."""
-    match = FULL_DATE.search(opening)
-    if match and (when := _day(match[2], match[3], int(match[4]))):
-        weekday = match[1]
-        if weekday is None or calendar.day_name[when.weekday()] == weekday:
-            return when, match[0]
-    return None
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in SENTENCE.findall(text) if s.strip()]
 
 
-def text_window(opening: str, text: str, events: tuple[Event, ...], ceiling: date) -> Window:
-    """What an article's own words say of its date."""
+def role(sentence: str) -> str:
+    """What a sentence says of the events it names, from the article's point in time."""
+    for name, pattern in (
+        ("today", TODAY),
+        ("yesterday", YESTERDAY),
+        ("last week", LAST_WEEK),
+        ("this week", THIS_WEEK),
+        ("last month", LAST_MONTH),
+    ):
+        if pattern.search(sentence):
+            return name
+    if IMMINENT.search(sentence):
+        return "imminent"
+    if FUTURE.search(sentence):
+        return "future"
+    return "new" if NEW.search(sentence) else "past"
+
+
+def _end_of_month(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def apply_role(window: Window, what: str, when: date, last: date, sentence_role: str) -> None:
+    """Narrow a window by an event on `when` (to `last`, for a span) in a sentence of that role."""
+    if sentence_role == "today":
+        window.fix(when, f"the article says {what} happened today")
+    elif sentence_role == "yesterday":
+        window.fix(when + timedelta(days=1), f"the article says {what} happened yesterday")
+    elif sentence_role == "last week":
+        window.narrow(when + timedelta(days=1), when + timedelta(days=13), f"{what} was “last week”")
+    elif sentence_role == "this week":
+        window.narrow(when, last + timedelta(days=6), f"{what} was “this week”")
+    elif sentence_role == "last month":
+        start = _end_of_month(when) + timedelta(days=1)
+        window.narrow(start, _end_of_month(start), f"{what} was “last month”")
+    elif sentence_role == "future":
+        window.narrow(latest=last, why=f"{what} was still to come")
+    elif sentence_role == "imminent":
+        window.narrow(when - timedelta(days=NEW_DAYS), when, f"{what} was expected soon")
+    elif sentence_role == "new":
+        window.narrow(when, when + timedelta(days=NEW_DAYS), f"the article calls {what} new")
+    else:
+        window.narrow(earliest=when, why=f"the article reports {what}")
+
+
+def text_window(text: str, events: tuple[Event, ...], ceiling: date) -> Window:
+    """What an article's own words say of its publication day."""
     window = Window(FLOOR, ceiling)
-    span = SPAN.search(opening)  # before full dates: "10-16 June 2024" ends in one
-    if span:
-        start, end = _day(span[1], span[3], int(span[4])), _day(span[2], span[3], int(span[4]))
-        if start and end:
-            window.narrow(start, end)
-            window.reasons.append(f"the article speaks of “{span[0]}”")
-    elif stated := stated_date(opening):
-        when, words = stated
-        return Window(when, when, exact=True, reasons=[f"the article states “{words}”"])
-    if month_year := MONTH_YEAR.search(opening):
-        window.narrow(earliest=date(int(month_year[2]), MONTHS[month_year[1]], 1))
-        window.reasons.append(f"it reports “{month_year[1]} {month_year[2]}”")
-    for event in events:
-        if event.pattern.search(text):
-            window.narrow(event.after, event.before)
-            window.reasons.append(event.why)
+    said = sentences(text)
+    # An opening that says a publication came out today (or yesterday, or this week) dates
+    # the article by the publications it names, wherever it names them.
+    opening = " ".join(said[:2])
+    opening_role = role(opening) if ABOUT_A_PUBLICATION.search(opening) else "past"
+    for index, sentence in enumerate(said):
+        sentence_role = role(sentence)
+        for match in DAY_DATE.finditer(sentence):
+            _date_in_sentence(window, match, sentence_role)
+        for match in MONTH_YEAR.finditer(sentence):
+            month_start = date(int(match[2]), MONTHS[match[1]], 1)
+            if sentence_role == "future":
+                window.narrow(latest=_end_of_month(month_start), why=f"“{match[0]}” was still to come")
+            elif sentence_role in ("past", "new"):
+                window.soft.append((month_start, f"the article reports “{match[0]}”"))
+        for event in events:
+            if not event.pattern.search(sentence):
+                continue
+            window.narrow(event.after, event.before, event.why)
+            if event.on is None:
+                continue
+            how = event.role or sentence_role
+            early = index < OPENING_SENTENCES or opening_role in ("today", "yesterday", "this week")
+            if how in ("past", "new") and event.publication and opening_role != "past" and early:
+                how = opening_role
+            elif how == "past" and index == 0 and event.publication:  # a headline naming it
+                how = "new"
+            apply_role(window, event.what, event.on, event.end or event.on, how)
+    past_years = [int(y) for s in said if role(s) in ("past", "new") for y in YEAR.findall(s)]
+    if past_years:
+        window.soft.append((date(max(past_years), 1, 1), f"the text names {max(past_years)}"))
     return window
 
 
-def resolve_weekday(opening: str, text: str, window: Window) -> tuple[date, str] | None:
-    """ "Friday 15 December" -> the date in the window where that day is a Friday; if several,
-    one in a year the text names, else the latest."""
-    match = WEEKDAY_DATE.search(opening)
-    if match:
-        candidates = [
+def _date_in_sentence(window: Window, match: re.Match[str], sentence_role: str) -> None:
+    weekday, first, day, month, year = match.groups()
+    if year is None:
+        window.pending.append((weekday, first, day, month, sentence_role, match[0]))
+        return
+    when, start = _day(day, month, int(year)), _day(first or day, month, int(year))
+    if when and start:
+        _apply_date(window, when, start, weekday is not None, sentence_role, f"“{match[0]}”")
+
+
+def _apply_date(
+    window: Window, when: date, start: date, weekday: bool, sentence_role: str, what: str
+) -> None:
+    if sentence_role == "today":
+        if not window.exact:
+            window.fix(start, f"the article says it is {what} today")
+    elif sentence_role == "this week":
+        window.narrow(start, when + timedelta(days=6), f"the article says {what} is this week")
+    elif sentence_role == "future" and weekday:  # news of the coming fortnight
+        window.narrow(when - timedelta(days=COMING_DAYS), when, f"{what} was still to come")
+    elif sentence_role in ("future", "imminent"):
+        window.narrow(latest=when, why=f"{what} was still to come")
+    elif weekday and sentence_role == "past":  # news of the past week
+        window.narrow(when, when + timedelta(days=RECENT_DAYS), f"the article reports {what}")
+    elif sentence_role in ("past", "new", "last week", "last month"):
+        window.narrow(earliest=start, why=f"the article reports {what}")
+
+
+def resolve_pending(window: Window, named: set[int]) -> None:
+    """Dates written without a year, read in the window the listing left: the year in it whose
+    weekday fits (a year the text names first); a date with no weekday only when one year fits."""
+    low = window.earliest - timedelta(days=COMING_DAYS)
+    high = window.latest + timedelta(days=RECENT_DAYS)
+    for weekday, first, day, month, sentence_role, words in window.pending:
+        fits = [
             when
-            for year in range(window.earliest.year, window.latest.year + 1)
-            if (when := _day(match[2], match[3], year))
-            and window.earliest <= when <= window.latest
-            and calendar.day_name[when.weekday()] == match[1]
+            for year in range(low.year, high.year + 1)
+            if (when := _day(day, month, year))
+            and low <= when <= high
+            and (weekday is None or calendar.day_name[when.weekday()] == weekday)
         ]
-        named = {int(y) for y in YEAR.findall(text)}
-        preferred = [c for c in candidates if c.year in named] or candidates
-        if preferred:
-            when = preferred[-1]
-            return when, f"the article says “{match[0]}”, a {match[1]} in {when.year}"
-    return None
+        if weekday is None and len(fits) != 1:
+            continue
+        fits = [when for when in fits if when.year in named] or fits
+        if fits:
+            when = fits[-1]
+            start = _day(first or day, month, when.year) or when
+            _apply_date(window, when, start, weekday is not None, sentence_role, f"“{words}” ({when.year})")
+    window.pending = []
+    for earliest, why in sorted(window.soft, reverse=True):  # the latest that fits the rest
+        if not window.exact and earliest <= window.latest:
+            window.narrow(earliest=earliest, why=why)
+            break
+    window.soft = []
 
 
-def resolve_today(text: str, window: Window) -> tuple[date, str] | None:
-    """ "published today 18 March": the date, when only one year in the window has it."""
-    today = TODAY_DATE.search(text)
-    if today:
-        candidates = [
-            when
-            for year in range(window.earliest.year, window.latest.year + 1)
-            if (when := _day(today[1], today[2], year)) and window.earliest <= when <= window.latest
-        ]
-        if len(candidates) == 1:
-            return (
-                candidates[0],
-                f"the article says “{today[0]}”, which between its neighbours can only be in {candidates[0].year}",
-            )
-    return None
-
-
-def latest_possible(openings: dict[int, str], texts: dict[int, str], events: tuple[Event, ...]) -> date:
-    """The newest date any post can have: the end of the latest year named in a post's
-    opening lines (not its body, which may name a target: "by 2032"), or of the latest
-    event a post mentions. Taken from the sources, not the clock, so that importing the
+def latest_possible(texts: dict[int, str], events: tuple[Event, ...]) -> date:
+    """The newest date any post can have: the end of the latest year a post names, or of the
+    latest event a post mentions. Taken from the sources, not the clock, so that importing the
     same sources next year gives the same posts."""
-    years = [int(y) for text in openings.values() for y in YEAR.findall(text)]
+    years = [int(y) for text in texts.values() for y in YEAR.findall(text)]
     ceiling = date(max(years), 12, 31) if years else FLOOR
     for event in events:
-        if event.after and any(event.pattern.search(t) for t in texts.values()):
-            ceiling = max(ceiling, date(event.after.year, 12, 31))
+        known = event.on or event.after
+        if known and any(event.pattern.search(t) for t in texts.values()):
+            ceiling = max(ceiling, date(known.year, 12, 31))
     return ceiling
 
 
 def propagate(windows: dict[int, Window], newer_than: dict[int, set[int]]) -> None:
-    """Listing order: a post is no newer than any post above it, no older than any below."""
+    """Listing order: a post is no newer than any post above it, no older than any below.
+    A post known to the day keeps it; where the listing contradicts a post's own evidence,
+    the window shrinks to the edge of that evidence rather than past it."""
     changed = True
     while changed:
         changed = False
         for newer, olders in newer_than.items():
             for older in olders:
-                if windows[older].latest > windows[newer].latest:
-                    windows[older].latest = windows[newer].latest
-                    changed = True
-                if windows[newer].earliest < windows[older].earliest:
-                    windows[newer].earliest = windows[older].earliest
-                    changed = True
+                above, below = windows[newer], windows[older]
+                latest = max(min(below.latest, above.latest), below.earliest)
+                if not below.exact and latest != below.latest:
+                    below.latest, changed = latest, True
+                earliest = min(max(above.earliest, below.earliest), above.latest)
+                if not above.exact and earliest != above.earliest:
+                    above.earliest, changed = earliest, True
 
 
-def newest_first(nodes: list[int], newer_than: dict[int, set[int]]) -> list[int]:
-    """Posts in an order where every post comes after all posts listed above it."""
-    waiting = {n: 0 for n in nodes}
-    for olders in newer_than.values():
-        for older in olders:
-            waiting[older] += 1
-    ready = [n for n in nodes if waiting[n] == 0]
-    order = []
-    while ready:
-        node = ready.pop(0)
-        order.append(node)
-        for older in sorted(newer_than.get(node, ())):
-            waiting[older] -= 1
-            if waiting[older] == 0:
-                ready.append(older)
-    return order + [n for n in nodes if n not in order]  # a cycle (contradictory listings): keep the rest
-
-
-def choose(window: Window, evidence: Window) -> tuple[date, str]:
-    """A date inside the window. Precision comes from the evidence alone (the window the text
-    and listing gave), never from a window that happens to shrink as neighbours are dated."""
+def choose(window: Window) -> tuple[date, str]:
+    """A date inside the window, and the precision the window allows."""
     if window.exact:
         return window.earliest, "day"
-    if (evidence.earliest.year, evidence.earliest.month) == (evidence.latest.year, evidence.latest.month):
+    if (window.earliest.year, window.earliest.month) == (window.latest.year, window.latest.month):
         return window.earliest, "month"
-    # Somewhere in a span of months or years: the middle, so that a run of undated posts
-    # between two dated ones spreads out between them instead of piling up at one end.
     return window.earliest + (window.latest - window.earliest) / 2, "year"
 
 
-def _span(window: Window) -> str:
-    return f"between {window.earliest.isoformat()} and {window.latest.isoformat()}"
-
-
 def date_posts(
-    openings: dict[int, str],
-    texts: dict[int, str],
-    listings: list[list[int]],
-    events: tuple[Event, ...],
+    texts: dict[int, str], listings: list[list[int]], events: tuple[Event, ...]
 ) -> dict[int, Dated]:
     """Dates for posts (keyed by any id), given each listing as post ids, newest first."""
     newer_than: dict[int, set[int]] = defaultdict(set)
@@ -205,44 +294,23 @@ def date_posts(
         for newer, older in zip(listing, listing[1:], strict=False):
             if newer != older:
                 newer_than[newer].add(older)
-    ceiling = latest_possible(openings, texts, events)
-    windows = {n: text_window(openings[n], texts[n], events, ceiling) for n in openings}
+    ceiling = latest_possible(texts, events)
+    windows = {n: text_window(texts[n], events, ceiling) for n in texts}
+    for window in windows.values():
+        if window.earliest > window.latest:  # the text contradicts itself: keep what it states last
+            window.earliest = window.latest
     propagate(windows, newer_than)
     for n, window in windows.items():
-        if window.exact:
-            continue
-        if resolved := resolve_weekday(openings[n], texts[n], window) or resolve_today(texts[n], window):
-            when, why = resolved
-            windows[n] = Window(when, when, exact=True, reasons=[why])
-            continue
-        named = [int(y) for y in YEAR.findall(texts[n]) if int(y) <= window.latest.year]
-        if named and date(max(named), 1, 1) > window.earliest:
-            window.narrow(earliest=date(max(named), 1, 1))
-            window.reasons.append(f"the text names {max(named)}")
+        resolve_pending(window, {int(y) for y in YEAR.findall(texts[n])})
     propagate(windows, newer_than)
-
-    older_than: dict[int, set[int]] = defaultdict(set)
-    for newer, olders in newer_than.items():
-        for older in olders:
-            older_than[older].add(newer)
     dated: dict[int, Dated] = {}
-    for n in newest_first(sorted(openings), newer_than):
-        window = windows[n]
-        evidence = Window(window.earliest, window.latest)
-        above = [dated[m].date for m in older_than[n] if m in dated]
-        if above and min(above) < window.latest:
-            window.latest = min(above)
-        if window.earliest > window.latest:  # the text and the listing disagree: the listing wins
-            window.reasons.append("listing order overrides the text")
-            window.earliest = window.latest
-        if not window.exact and (resolved := resolve_today(texts[n], window)):
-            when, why = resolved
-            window = Window(when, when, exact=True, reasons=[why])
-        when, precision = choose(window, evidence)
+    for n, window in windows.items():
+        when, precision = choose(window)
+        span = f"between {window.earliest.isoformat()} and {window.latest.isoformat()}"
         if window.exact:
-            basis = f"Stated: {window.reasons[0]}."
+            basis = f"Known to the day: {window.reasons[0]}."
         else:
-            reasons = "; ".join(window.reasons) or "no date in the text"
-            basis = f"Estimated: {reasons}; with the posts around it in the listing, {_span(window)}."
+            reasons = "; ".join(dict.fromkeys(window.reasons)) or "no date in the text"
+            basis = f"From the evidence ({reasons}) and the posts around it in its listings: {span}."
         dated[n] = Dated(when, precision, basis)
     return dated

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from ..post_format import yaml_string
-from .dates import OPENING_LINES, Dated, date_posts
+from .dates import Dated, date_posts
 from .rules import Rules
 from .segment import Article, plain
 from .titles import body_lines, slugify, summary_of, title_of
@@ -70,13 +70,9 @@ def make_posts(articles: list[Article], rules: Rules) -> list[Post]:
     listings: dict[str, list[int]] = {}
     for article in articles:
         listings.setdefault(article.source.file, []).append(group_of[id(article)])
-    openings = {
-        n: "\n".join(line.plain for line in body_lines(g[0], rules)[:OPENING_LINES])
-        for n, g in enumerate(groups)
-    }
     texts = {n: g[0].text for n, g in enumerate(groups)}
     titles = {n: title_of(g[0], rules) for n, g in enumerate(groups)}
-    dated = date_posts(openings, texts, list(listings.values()), rules.events)
+    dated = date_posts(texts, list(listings.values()), rules.events)
 
     posts: list[Post] = []
     taken: set[tuple[int, str]] = set()

@@ -20,10 +20,17 @@ class TagRule:
 
 @dataclass(frozen=True)
 class Event:
+    """A dated public event (events.toml): when it happened, or bounds that hold regardless."""
+
     pattern: re.Pattern[str]
-    after: date | None
-    before: date | None
-    why: str
+    after: date | None = None
+    before: date | None = None
+    why: str = ""  # the reason the bounds hold
+    on: date | None = None  # the day it happened (to `end`, for a week-long event)
+    end: date | None = None
+    what: str = ""
+    publication: bool = False
+    role: str = ""  # how a mention is read, whatever its sentence says
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,7 @@ def load_rules(rules_file: Path = HERE / "rules.toml", events_file: Path = HERE 
             for tag, rule in rules["tags"].items()
         ),
         events=tuple(
-            Event(re.compile(e["pattern"]), e.get("after"), e.get("before"), e["why"])
+            Event(re.compile(e.pop("pattern")), **{k: v for k, v in e.items() if k != "source"})
             for e in events["event"]
         ),
     )
