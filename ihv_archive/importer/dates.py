@@ -37,7 +37,7 @@ DAY_DATE = re.compile(
 )
 MONTH_YEAR = re.compile(rf"\b{MONTH},? (\d{{4}})\b")
 YEAR = re.compile(r"(?<![\d£$.,/-])(20[0-4]\d)(?![\d%/])")
-SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?](?!\d)|\n|$)")
+SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=\d))*(?:[.!?]|\n|$)")  # "£4.65" does not end one
 
 TODAY = re.compile(r"\b(today|this morning|tonight)\b", re.IGNORECASE)
 YESTERDAY = re.compile(r"\b(yesterday|last night)\b", re.IGNORECASE)
@@ -205,6 +205,9 @@ def _apply_date(
     if sentence_role == "today":
         if not window.exact:
             window.fix(start, f"the article says it is {what} today")
+    elif sentence_role == "yesterday":
+        if not window.exact:
+            window.fix(when + timedelta(days=1), f"the article says {what} was yesterday")
     elif sentence_role == "this week":
         window.narrow(start, when + timedelta(days=6), f"the article says {what} is this week")
     elif sentence_role == "future" and weekday:  # news of the coming fortnight

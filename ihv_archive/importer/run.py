@@ -126,7 +126,7 @@ def carry_out(actions: list[Action]) -> None:
 def report(
     sources: list[Source], posts: list[Post], debris: dict[str, list[int]], actions: list[Action]
 ) -> list[str]:
-    rows = [("source", "articles", "merged", "debris", "day", "month", "year")]
+    rows = [("source", "articles", "merged", "debris", "pins", "day", "month", "year")]
     for source in sources:
         mine = [(p, a) for p in posts for a in p.articles if a.source.file == source.file]
         merged = sum(1 for p, a in mine if p.articles[0] is not a)
@@ -137,6 +137,7 @@ def report(
                 str(len(mine)),
                 str(merged),
                 str(len(debris[source.file])),
+                str(len(source.split_before)),
                 str(precision["day"]),
                 str(precision["month"]),
                 str(precision["year"]),

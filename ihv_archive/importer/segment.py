@@ -18,6 +18,12 @@ from .rules import Rules, matches
 SPACES = re.compile(r"[\u00a0\u202f\u2007\t ]+")
 LIST_ITEM = re.compile(r"^\s*(•|\d+\.)")
 MIN_SHARED_RUN = 4  # lines two listings must share, in a row, to count as one article
+NAME_WORD = r"(?:[A-Z][\w’'&-]*|of|for|and|the|in|on)"
+# "The Royal College of Nursing (RCN), …", "In March 2022, The National Institute … (NICE) …":
+# a lede introduces an organisation by name and acronym; later paragraphs use the acronym.
+INTRODUCES = re.compile(
+    rf"^(?:In [A-Z][a-z]+ \d{{4}}, )?(?:The )?([A-Z][\w’'&-]*(?: {NAME_WORD}){{1,9}}) \(([A-Za-z][A-Za-z0-9-]{{1,9}})\)"
+)
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,20 @@ def shared_edges(listings: dict[str, list[Line]]) -> dict[str, set[int]]:
     return edges
 
 
-def starts_article(line: Line, before: Line, source: Source, rules: Rules, edges: set[int]) -> str:
-    """Why a new article starts at this line ("" if it does not). `before` is the line above."""
+def introduces_new_name(line: Line, current: str) -> bool:
+    """The line introduces an organisation by name and acronym that the article so far has not named."""
+    match = INTRODUCES.match(line.plain)
+    if match is None or re.search(rf"\b{re.escape(match[2])}\b", current):
+        return False
+    name_words = set(re.findall(r"[A-Z][\w’'&-]*", match[1]))
+    return not name_words <= set(re.findall(r"[A-Z][\w’'&-]*", current))  # named before, if not abbreviated
+
+
+def starts_article(
+    line: Line, before: Line, source: Source, rules: Rules, edges: set[int], current: str = ""
+) -> str:
+    """Why a new article starts at this line ("" if it does not). `before` is the line above;
+    `current` the text of the article so far."""
     if line.number in source.join_at:
         return ""
     if line.number in source.split_before:
@@ -105,6 +123,8 @@ def starts_article(line: Line, before: Line, source: Source, rules: Rules, edges
         return "shared"
     if matches(rules.openers, line.plain):
         return "opener"
+    if introduces_new_name(line, current):
+        return "introduces"
     if matches(rules.enders, before.plain):
         return "ender"
     if line.after_spacer and not matches(rules.continuations, line.plain):
@@ -124,13 +144,30 @@ def is_title_line(text: str) -> bool:
     )
 
 
+def is_headline(text: str) -> bool:
+    """A line written as a headline: a title line without closing punctuation, 15 words at most."""
+    return (
+        is_title_line(text)
+        and len(plain(text).split()) <= 15
+        and not plain(text).endswith(tuple(".!?;”\"'’)"))
+    )
+
+
 def segment(source: Source, lines: list[Line], rules: Rules, edges: set[int]) -> list[Article]:
     groups: list[list[Line]] = []
     for i, line in enumerate(lines):
-        why = "first" if i == 0 else starts_article(line, lines[i - 1], source, rules, edges)
-        # A lone title line belongs to the article below it, whose lede matches an opener.
-        lone_title = len(groups) > 0 and len(groups[-1]) == 1 and is_title_line(groups[-1][0].text)
-        if why and not (why == "opener" and lone_title):
-            groups.append([])
+        current = "\n".join(line.plain for line in groups[-1]) if groups else ""
+        why = "first" if i == 0 else starts_article(line, lines[i - 1], source, rules, edges, current)
+        # A lone title line belongs to the article below it, whose lede opens the way ledes do.
+        lone_title = bool(groups) and len(groups[-1]) == 1 and is_title_line(groups[-1][0].text)
+        if why and not (why in ("opener", "introduces") and lone_title):
+            # A title line just above a lede that opens an article is that article's title.
+            cue = why in ("opener", "introduces") and len(groups[-1]) > 2
+            above = groups[-1][-1] if groups else None
+            headline = (
+                above is not None and is_headline(above.text) and not matches(rules.enders, above.plain)
+            )
+            title = groups[-1].pop() if cue and headline else None
+            groups.append([title] if title else [])
         groups[-1].append(line)
     return [Article(source, index, tuple(group)) for index, group in enumerate(groups)]
