@@ -8,8 +8,8 @@ from datetime import date
 from pathlib import Path
 
 from .config import Config
-from .content import SLUG_PATTERN, Tag, slug_from_filename
-from .post_format import yaml_string
+from .content import SLUG_PATTERN, Tag
+from .post_format import slug_from_title, yaml_string
 from .problems import Problem, ProblemsFound, did_you_mean, display_path, quoted
 
 
@@ -61,7 +61,7 @@ def new_post(
     if slug is not None and not SLUG_PATTERN.match(slug):
         fix = "use lower-case letters, digits and single hyphens, e.g. spring-update"
         problems.append(Problem("new", None, f"--slug {quoted(slug)} is not a slug", fix))
-    given, slug = slug is not None, slug or slug_from_filename(title)
+    given, slug = slug is not None, slug or slug_from_title(title)
     if title and not given and not SLUG_PATTERN.match(slug):
         problems.append(
             Problem(

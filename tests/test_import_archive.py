@@ -35,7 +35,7 @@ DUPLICATES = [{("000", 83), ("003", 1)}, {("001", 86), ("002", 89)}]
 
 def words(text: str) -> str:
     """Text reduced to its words, so that Markdown syntax and escapes do not matter."""
-    return " ".join(re.findall(r"[^\W_]+", text.replace("\u00a0", " ")))
+    return " ".join(re.findall(r"[^\W\d_]+|\d+", text.replace("\u00a0", " ")))  # "England1" = "England[^1]"
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +100,8 @@ def test_no_source_line_is_lost_and_no_debris_is_kept(imported: Path, which: str
                 f"{source.file}:{number} is in {owners[(source.file, number)]}"
             )
             (owner,) = owners[(source.file, number)]
+            if line.strip() == "References" and "[^1]:" in posts[owner].content:
+                continue  # the notes became footnotes, under the site's own "Notes" heading
             assert words(line) in text_of[owner], f"{source.file}:{number} lost: {line[:80]!r}"
 
 

@@ -6,11 +6,11 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from ..post_format import yaml_string
+from ..post_format import slug_from_title, yaml_string
 from .dates import Dated, date_posts
 from .rules import Rules
 from .segment import Article, plain
-from .titles import body_lines, slugify, summary_of, title_of
+from .titles import body_lines, has_title_line, summary_of, title_of
 from .to_markdown import to_markdown
 
 DUPLICATE_OVERLAP = 0.8  # share of the shorter article's lines found in the other
@@ -26,6 +26,7 @@ class Post:
     summary: str
     body: str
     slug: str
+    needs_headline: bool = False  # the title was made from the lede: an editor should write one
 
     @property
     def path(self) -> str:
@@ -53,15 +54,29 @@ def merge_duplicates(articles: list[Article]) -> list[list[Article]]:
     return groups
 
 
+SEVERAL = 3  # mentions that make a topic of an article that does not open with it
+
+
 def tags_for(group: list[Article], rules: Rules) -> tuple[str, ...]:
-    """The listings' tags, then topic tags whose keywords the text mentions often enough."""
+    """The listings' tags, then topic tags whose keyword is in the title or lede, or that the
+    text mentions several times (not once, in a promotion at the end)."""
     text = group[0].text
+    lede = body_lines(group[0], rules)[:1]  # with the title line, if the article has one
+    opening = "\n".join(line.plain for line in (*group[0].lines[:1], *lede))
     tags = list(dict.fromkeys(a.source.tag for a in group))
     for rule in rules.tags:
         hits = sum(len(k.findall(text)) for k in rule.keywords)
-        if hits >= rule.min and rule.tag not in tags:
+        in_opening = any(k.search(opening) for k in rule.keywords)
+        if (in_opening or hits >= max(rule.min, SEVERAL)) and rule.tag not in tags:
             tags.append(rule.tag)
     return tuple(tags)
+
+
+def period(dated: Dated) -> str:
+    """A post's date as a phrase: "29 July 2022", "July 2022" or "2022"."""
+    return {"day": f"{dated.date.day} {dated.date:%B %Y}", "month": f"{dated.date:%B %Y}"}.get(
+        dated.precision, str(dated.date.year)
+    )
 
 
 def make_posts(articles: list[Article], rules: Rules) -> list[Post]:
@@ -77,7 +92,7 @@ def make_posts(articles: list[Article], rules: Rules) -> list[Post]:
     posts: list[Post] = []
     taken: set[tuple[int, str]] = set()
     for n, group in enumerate(groups):
-        slug = base = slugify(titles[n])
+        slug = base = slug_from_title(titles[n]) or "post"
         year = dated[n].date.year
         counter = 2
         while (year, slug) in taken:
@@ -90,9 +105,10 @@ def make_posts(articles: list[Article], rules: Rules) -> list[Post]:
                 title=titles[n],
                 dated=dated[n],
                 tags=tags_for(group, rules),
-                summary=summary_of(group[0], rules),
+                summary=summary_of(group[0], rules, period(dated[n])),
                 body=to_markdown(list(body_lines(group[0], rules)), rules),
                 slug=slug,
+                needs_headline=not has_title_line(group[0], rules),
             )
         )
     return posts

@@ -124,7 +124,11 @@ def carry_out(actions: list[Action]) -> None:
 
 
 def report(
-    sources: list[Source], posts: list[Post], debris: dict[str, list[int]], actions: list[Action]
+    sources: list[Source],
+    posts: list[Post],
+    debris: dict[str, list[int]],
+    actions: list[Action],
+    content_dir: Path,
 ) -> list[str]:
     rows = [("source", "articles", "merged", "debris", "pins", "day", "month", "year")]
     for source in sources:
@@ -160,7 +164,10 @@ def report(
             if counts[k]
         )
     )
+    made = {content_dir / post.path for post in posts if post.needs_headline}
     for action in actions:
+        if action.kind in ("new", "updated", "renamed") and action.path in made:
+            lines.append(f"needs an editor's headline: {action.path} (its title was made from the lede)")
         if action.kind == "kept":
             lines.append(f"kept {action.path}: edited since it was imported (use --force to overwrite)")
         elif action.kind in ("renamed", "removed"):
@@ -182,6 +189,6 @@ def run_import(
     posts = make_posts(articles, rules)
     actions = plan(posts, sources, content_dir, force)
     carry_out(actions)
-    for line in report(sources, posts, debris, actions):
+    for line in report(sources, posts, debris, actions, content_dir):
         say(line)
     return posts

@@ -1,52 +1,34 @@
-"""Titles, summaries and slugs for imported articles.
+"""Titles and summaries for imported articles.
 
 An article's own title line is kept as its title. Otherwise a headline is made from its
 first sentence: time phrases ("Today, …", "On Friday 15 December, …") and asides in
-brackets dropped, then shortened at a clause or a word, never mid-word, to at most 90
-characters.
+brackets dropped, then shortened only where a clause ends (a dash, a colon, ", which"),
+never mid-phrase; the import report lists such posts as needing an editor's headline.
+Summaries and made headlines carry no relative time ("today", "yesterday's"): in an archive
+it means nothing.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from .rules import Rules, matches
 from .segment import Article, Line, is_title_line, plain
 
 MAX_TITLE = 90
 MAX_SUMMARY = 300
-MAX_SLUG = 60
 SENTENCE_END = re.compile(r"(?<=[.!?])[”’\"]?\s+(?=[“‘\"(]?[A-Z0-9])")
 LEADING_TIME = re.compile(
     r"^(Today|Yesterday|Earlier this (week|month)|In case you missed it\s*[–—-]\s*last week"
     r"|On \w+day \d{1,2} \w+|In \w+ \d{4}|At the start of [^,]{3,40}|Just before the end of \d{4})\s*[,–—-]?\s+"
 )
-# Where a long sentence may be cut: before a clause or a trailing phrase (never mid-word).
-CLAUSE_BREAKS = (
-    " – ",
-    " — ",
-    ": ",
-    ", ",
-    " which ",
-    " who ",
-    " during ",
-    " following ",
-    " ahead of ",
-    " after ",
-    " since ",
-    " in ",
-    " at ",
-    " from ",
-    " for ",
-    " on ",
-    " by ",
-    " with ",
-    " to ",
-)
-WEAK_ENDINGS = re.compile(
-    r"(\s+(a|an|the|of|to|for|and|or|in|on|at|by|with|from|its|their|our|as|that|which|who|is|are|has|have))+$",
-    re.IGNORECASE,
+# Where a long sentence may end early: where a clause ends, never inside a phrase.
+CLAUSE_ENDS = (" – ", " — ", ": ", "; ", ", which ", ", who ", ", as ", ", following ", ", after ")
+RELATIVE_TIME = "today|yesterday|tonight|this morning|this week|last night|last week|last month|earlier this (?:week|month)"
+STALE = (
+    (re.compile(rf"^(?:In case you missed it\s*[–—-]\s*)?(?:{RELATIVE_TIME}),\s+", re.IGNORECASE), ""),
+    (re.compile(rf"\b(?:{RELATIVE_TIME})’s\s+", re.IGNORECASE), "the "),  # "today’s report" -> "the report"
+    (re.compile(rf",?\s+(?:{RELATIVE_TIME})\b(?=[\s,.;:–—)]|$)", re.IGNORECASE), ""),  # "published today"
 )
 
 
@@ -58,27 +40,32 @@ def _quotes_balanced(text: str) -> bool:
     return text.count("“") == text.count("”") and text.count("‘") <= text.count("’")
 
 
+SUBJECT_TIME = re.compile(r"^(This|Last) (week|month) (has seen|saw)\b")
+
+
+def without_relative_time(text: str, period: str = "") -> str:
+    """ "Following today’s statement…" -> "Following the statement…"; "published today by" ->
+    "published by"; "This week has seen…" -> "A week in July 2022 saw…" (`period`: when)."""
+    if period:
+        text = SUBJECT_TIME.sub(lambda m: f"A {m[2]} in {period} saw", text)
+    for pattern, replacement in STALE:
+        text = pattern.sub(replacement, text)
+    text = re.sub(r"\bthe the\b", "the", text)
+    return text[:1].upper() + text[1:] if text[:1].islower() and not text.startswith("iHV") else text
+
+
 def shorten(text: str, limit: int = MAX_TITLE) -> str:
-    """Cut at the latest clause break that leaves a balanced phrase, else at a word."""
+    """The text up to the latest clause end within the limit; the whole text if none."""
     if len(text) <= limit:
         return text
-    best = ""
-    for mark in CLAUSE_BREAKS:
-        for match in re.finditer(re.escape(mark), text[: limit + 1]):
-            candidate = WEAK_ENDINGS.sub("", text[: match.start()]).rstrip(" ,;:–—")
-            if len(candidate) > len(best) and len(candidate) >= 30 and _quotes_balanced(candidate):
-                best = candidate
-    if best:
-        return best
-    words = text[: limit + 1].rsplit(" ", 1)[0]
-    while not _quotes_balanced(words) and " " in words:
-        words = words.rsplit(" ", 1)[0]
-    return WEAK_ENDINGS.sub("", words).rstrip(" ,;:–—")
+    ends = [text.find(mark, 30) for mark in CLAUSE_ENDS]
+    best = max((end for end in ends if 0 < end <= limit and _quotes_balanced(text[:end])), default=-1)
+    return text[:best].rstrip(" ,;:–—") if best > 0 else text
 
 
 def headline(first_line: str) -> str:
     sentence = sentences(first_line)[0] if sentences(first_line) else plain(first_line)
-    text = LEADING_TIME.sub("", sentence)
+    text = without_relative_time(LEADING_TIME.sub("", sentence))
     # Asides in brackets are dropped, unless they are all there is (a line such as "(2019)").
     text = (
         re.sub(r"\s*\([^()]*\)", "", text).strip().rstrip(".:")
@@ -117,8 +104,9 @@ def body_lines(article: Article, rules: Rules) -> tuple[Line, ...]:
     return article.lines[1:] if has_title_line(article, rules) else article.lines
 
 
-def summary_of(article: Article, rules: Rules) -> str:
-    """The first sentence or two of the article's first paragraph, at most 300 characters."""
+def summary_of(article: Article, rules: Rules, period: str = "") -> str:
+    """The first sentence or two of the article's first paragraph, at most 300 characters,
+    without relative time; `period` (e.g. "July 2022") stands in where "this week" is the subject."""
     lines = body_lines(article, rules)
     first = next((line.text for line in lines if len(plain(line.text)) > 60), lines[0].text)
     chosen: list[str] = []
@@ -129,13 +117,5 @@ def summary_of(article: Article, rules: Rules) -> str:
         if len(chosen) == 2:
             break
     if chosen:
-        return " ".join(chosen)
-    return shorten(plain(first), MAX_SUMMARY - 1) + "…"
-
-
-def slugify(title: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-    if len(slug) > MAX_SLUG:
-        slug = slug[: MAX_SLUG + 1].rsplit("-", 1)[0]
-    return slug or "post"
+        return without_relative_time(" ".join(chosen), period)
+    return without_relative_time(plain(first)[: MAX_SUMMARY - 1].rsplit(" ", 1)[0], period) + "…"

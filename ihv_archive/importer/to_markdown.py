@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from .rules import Rules
 from .segment import Line, plain
@@ -18,6 +19,8 @@ BULLET = re.compile(r"^(?P<indent> *)•\s*(?P<text>.*)$")
 NUMBERED = re.compile(r"^(?P<indent> *)(?P<number>\d{1,2})\.\s*(?P<text>[^\d\s].*)$")
 FOOTNOTE_NOTE = re.compile(r"^\[(?P<number>\d+)\]\s+(?P<text>.+)$")
 FOOTNOTE_MARK = re.compile(r"\[(\d+)\]")
+NOTES_HEADING = re.compile(r"^(References|Notes|Sources|Footnotes)\s*:?$", re.IGNORECASE)
+GLUED_MARK = re.compile(r"(?<=[A-Za-z)”’])(\d{1,2})(?=[\s,.;:)]|$)")  # "Health Education England1 and"
 URL = re.compile(r"https?://[^\s<>\"“”‘’]+[^\s<>\"“”‘’.,;:!?)\]]")
 NOT_A_HEADING = re.compile(r"^(You|We|I|It|They|This|These|Our|Your|#)")
 
@@ -95,6 +98,30 @@ def split_footnotes(lines: list[str]) -> tuple[list[str], dict[str, str]]:
     if used != set(notes):  # markers and notes do not pair up: leave the text as it is
         return lines + [f"[{n}] {t}" for n, t in reversed(list(notes.items()))][::-1], {}
     return lines, dict(sorted(notes.items(), key=lambda kv: int(kv[0])))
+
+
+def numbered_notes(lines: list[str]) -> tuple[list[str], dict[str, str]]:
+    """A closing "References" list numbered 1, 2, … becomes footnotes, and the digits glued to
+    words that cite them ("England1") their markers: only when every note is cited so."""
+    for i in range(len(lines) - 1, -1, -1):
+        if NOTES_HEADING.match(plain(lines[i])):
+            items = [NUMBERED.match(line) for line in lines[i + 1 :]]
+            if (
+                not items
+                or not all(items)
+                or [int(m["number"]) for m in items if m] != list(range(1, len(items) + 1))
+            ):
+                break
+            notes = {m["number"]: plain(m["text"]) for m in items if m}
+            cited = {m[1] for line in lines[:i] for m in GLUED_MARK.finditer(line)}
+            if set(notes) <= cited:
+                return [GLUED_MARK.sub(partial(_marker, notes), line) for line in lines[:i]], notes
+            break
+    return lines, {}
+
+
+def _marker(notes: dict[str, str], match: re.Match[str]) -> str:
+    return f"[{match[1]}]" if match[1] in notes else match[0]
 
 
 def blocks(lines: list[str], rules: Rules) -> list[Block]:
@@ -175,4 +202,6 @@ def render(blocks_: list[Block], footnotes: dict[str, str]) -> str:
 
 def to_markdown(lines: list[Line], rules: Rules) -> str:
     texts, footnotes = split_footnotes([line.text for line in lines])
+    if not footnotes:
+        texts, footnotes = numbered_notes(texts)
     return render(blocks(texts, rules), footnotes)
