@@ -22,8 +22,9 @@ def yaml_string(text: str) -> str:
     return NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
-# A post's address comes from its headline (`new` and the importer): at most about six words,
-# leaving out words that carry nothing in an address, and words like "today" that go stale.
+# A post's address comes from its headline (`new` and the importer): about six words, ending
+# where a phrase ends (before "of", "for", "to"…, or at a colon, dash or quote), leaving out
+# words that carry nothing in an address and words like "today" that go stale.
 SLUG_WORDS = 6
 _STOPWORDS = (
     "a an and are as at be by for from has have in into is it its of on or our over s that the their"
@@ -31,21 +32,31 @@ _STOPWORDS = (
     " weeks month last next earlier latest recently"
 )
 SLUG_STOPWORDS = _STOPWORDS.split()
-
-
-# Words a shortened address must not end on: it would stop mid-phrase.
+_PREPOSITIONS = (
+    "about across after against at between by during for from in into of on over through to under via with"
+)
+PHRASE_ENDS_BEFORE = set(_PREPOSITIONS.split())
+# Words an address must not end on: it would stop mid-phrase.
 _DANGLING = (
-    "about across after against ahead amid among before between but calls can could down during each"
-    " every how if more most must not off out says should so than through under up via what whats when"
-    " which while who why within without would you"
+    "calls can could every how if more must not says should so than what whats when which who would you"
 )
 DANGLING = set(_DANGLING.split())
+TOKEN = re.compile(r"[\w’'&-]+|[^\w\s]")
 
 
 def slug_from_title(title: str) -> str:
-    """ "Babies’ “Manifesto” costs £1bn: what’s next?" -> "babies-manifesto-costs-1bn"."""
-    spaced = re.sub(r"[£\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", title)  # control characters part words
-    words = slugify(spaced, stopwords=SLUG_STOPWORDS).split("-")[:SLUG_WORDS]
-    while len(words) > 1 and words[-1] in DANGLING:
-        words.pop()
-    return "-".join(words)
+    """ "Ofsted reports a rise in harm to babies during the pandemic" -> "ofsted-reports-rise"."""
+    words: list[str] = []
+    ends = set()  # after how many words a phrase ends
+    for token in TOKEN.findall(re.sub(r"[£\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", title)):
+        if not re.search(r"\w", token) or token.lower() in PHRASE_ENDS_BEFORE:
+            ends.add(len(words))
+        else:
+            words += [word for word in slugify(token, stopwords=SLUG_STOPWORDS).split("-") if word]
+    ends.add(len(words))
+    within = [n for n in ends if 3 <= n <= SLUG_WORDS]
+    beyond = [n for n in ends if SLUG_WORDS < n <= SLUG_WORDS + 2]
+    chosen = words[: max(within) if within else min(beyond, default=SLUG_WORDS)]
+    while len(chosen) > 1 and chosen[-1] in DANGLING:
+        chosen.pop()
+    return "-".join(chosen)

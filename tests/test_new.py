@@ -62,7 +62,7 @@ def test_the_empty_summary_is_the_one_thing_check_asks_for(archive: Path) -> Non
         ('He said "hello" \\ goodbye: #1', "he-said-hello-goodbye-1"),
         ("Café für Säuglinge – Ålesund", "cafe-fur-sauglinge-alesund"),
         ("Pasted\x7ffrom\x85Word\u2028text", "pasted-word-text"),
-        ("Today: a new report on babies during the pandemic", "report-babies-during-pandemic"),  # no "today"
+        ("Today: a new report on babies during the pandemic", "report-babies-pandemic"),  # no "today"
     ],
 )
 def test_awkward_titles_make_valid_yaml_and_sensible_slugs(archive: Path, title: str, slug: str) -> None:
