@@ -59,6 +59,7 @@ UNREADABLE = (
     TypeError,
     KeyError,
     OSError,
+    MemoryError,  # a damaged pickle can ask for gigabytes
 )
 
 

@@ -124,8 +124,7 @@ RELATED = 3
 def related_posts(posts: tuple[Post, ...], by_tag: dict[str, tuple[Post, ...]]) -> dict[str, tuple[str, ...]]:
     """For each post (by path), up to three others: most tags in common, then nearest in time
     (then the newer); posts with no tag in common only when there are not three that share one.
-    Counting every post that shares a tag is quadratic in a tag's size: 0.05 s at 1,000 posts,
-    4.5 s at 10,000 (docs/PERFORMANCE.md), a price the archive's size lets us pay for simplicity."""
+    Quadratic in a tag's size: 0.05 s at 1,000 posts, 4.5 s at 10,000 (docs/PERFORMANCE.md)."""
     position = {p.path: i for i, p in enumerate(posts)}
     members = {tag: [position[p.path] for p in tagged] for tag, tagged in by_tag.items()}
     related: dict[str, tuple[str, ...]] = {}

@@ -240,6 +240,12 @@ DAMAGE = {
     "truncated": truncate,
     "bodies' HTML tampered with": damage_texts,
     "a table gone": lambda file: sqlite3.connect(file).execute("DROP TABLE bodies").connection.commit(),
+    # one flipped byte can turn a pickle's memo index into a request for gigabytes
+    "a pickle asking for more memory than there is": lambda file: (
+        sqlite3.connect(file)
+        .execute("UPDATE posts SET value = ?", (b"\x80\x05K\x01r\xff\xff\xff\x7f.",))
+        .connection.commit()
+    ),
     "another version's": lambda file: (
         sqlite3.connect(file)
         .execute("UPDATE meta SET value = 'other' WHERE name = 'code'")
