@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -47,6 +49,19 @@ def test_pushing_to_main_or_asking_publishes() -> None:
     triggers = workflow()["on"]
     assert triggers["push"]["branches"] == ["main"]
     assert "workflow_dispatch" in triggers
+
+
+def test_a_daily_build_publishes_a_post_dated_today_on_that_morning_in_london() -> None:
+    """A post dated for a day is due from midnight in Europe/London: the scheduled build must
+    run after that midnight and in the morning, in winter (GMT) and in summer (BST)."""
+    (schedule,) = workflow()["on"]["schedule"]
+    minute, hour, *every = schedule["cron"].split()
+    assert every == ["*", "*", "*"]  # every day
+    for day in (date(2025, 1, 15), date(2025, 7, 15)):
+        run = datetime.combine(day, time(int(hour), int(minute)), tzinfo=UTC).astimezone(
+            ZoneInfo("Europe/London")
+        )
+        assert run.date() == day and 0 <= run.hour < 9, run
 
 
 def test_least_privilege_and_one_deployment_at_a_time() -> None:
