@@ -348,9 +348,8 @@ def list_jobs(site: Site, urls: Urls, by_tag: dict[str, tuple[Post, ...]]) -> li
         ]
     jobs.append((urls.tags_index(), "tags.html", {"counts": tag_counts(by_tag)}))
     # The archive page is given each year's count, not its posts: an edit to a post need not make it again
-    jobs.append(
-        (urls.archive(), "archive.html", {"years": {year: len(posts) for year, posts in years.items()}})
-    )
+    counts = {year: len(posts) for year, posts in years.items()}
+    jobs.append((urls.archive(), "archive.html", {"years": counts}))
     newest_first = tuple(years)  # each year's page links the years either side that have posts
     jobs += [
         (urls.archive(year), "archive_year.html", {"year": year, "posts": posts, "years": newest_first})

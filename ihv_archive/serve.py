@@ -149,8 +149,9 @@ def live_reload_script(base_path: str, generation: int) -> str:
 def problems_banner(problems: tuple[Problem, ...]) -> str:
     items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in problems)
     return (
-        '<div id="build-problems" role="alert" style="font:16px/1.5 system-ui,sans-serif;'
-        'background:#fff4f4;color:#5c0000;border:4px solid #b00020;margin:0;padding:1rem 1.5rem">'
+        '<div id="build-problems" role="alert" style="font:16px/1.5 system-ui,sans-serif;position:sticky;'
+        "top:0;z-index:9999;max-height:60vh;overflow:auto;"  # in view wherever the reloaded page is scrolled
+        'background:#fff4f4;color:#5c0000;border:4px solid #b00020;padding:1rem 1.5rem">'
         '<p style="margin:0 0 .5rem"><strong>The site could not be rebuilt.</strong> '
         "Fix the problems below and save: this page updates by itself.</p>"
         f'<ul style="margin:0;padding-left:1.25rem">{items}</ul>'

@@ -17,7 +17,7 @@ if not browser_available():
         pytest.fail("Chromium or Playwright is missing on CI: .ci/run must install them", pytrace=False)
     pytest.skip("needs Debian's chromium and the playwright package", allow_module_level=True)
 
-from playwright.sync_api import Browser, Page  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
 @pytest.fixture
@@ -65,4 +65,31 @@ def test_the_problems_show_without_javascript_and_clear_when_fixed(
             break
         page.wait_for_timeout(200)
     assert banner.count() == 0
+    context.close()
+
+
+def test_a_mistake_saved_while_reading_further_down_is_shown_in_view(
+    archive: Path, served: Server, browser: Browser
+) -> None:
+    """The page reloads where the editor was reading: the problems box must be there too."""
+    context = browser.new_context(viewport={"width": 800, "height": 300})
+    page = context.new_page()
+    page.goto(f"http://127.0.0.1:{served.port}{SUMMIT_URL}")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    assert page.evaluate("window.scrollY") > 300
+    page.evaluate("window.notReloadedYet = true")
+    post = archive / SUMMIT
+    post.write_text(
+        post.read_text().replace(
+            "title: New joining link for the Working Together Summit", "title: [unclosed"
+        )
+    )
+    # Reloaded by itself, with the box, and still where the editor was reading (a condition
+    # polled across reloads: a second rebuild may reload the page again).
+    page.wait_for_function(
+        "window.notReloadedYet === undefined && !!document.getElementById('build-problems')"
+        " && window.scrollY > 300",
+        timeout=20_000,
+    )
+    expect(page.locator("#build-problems")).to_be_in_viewport()
     context.close()
