@@ -325,6 +325,8 @@ def test_closing_its_terminal_stops_it_as_ctrl_c_does(archive: Path) -> None:
     terminal, its_end = os.openpty()
 
     def own_terminal() -> None:  # as a window's shell has it: the terminal controls the session
+        # and hang-ups are not ignored, even if the tests themselves run under nohup
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
         os.setsid()
         fcntl.ioctl(its_end, termios.TIOCSCTTY, 0)
 
