@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import html
 import os
 import shutil
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -35,6 +37,15 @@ def archive(tmp_path: Path) -> Path:
 
 def run(root: Path, *args: str) -> int:
     return main(["--root", str(root), *args])
+
+
+def claimed_days(when: date, precision: str) -> tuple[date, date]:
+    """The days a post's date and precision allow: one day, a month or a year."""
+    if precision == "day":
+        return when, when
+    if precision == "month":
+        return when.replace(day=1), when.replace(day=calendar.monthrange(when.year, when.month)[1])
+    return date(when.year, 1, 1), date(when.year, 12, 31)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import re
 import shutil
 import tomllib
@@ -18,7 +17,7 @@ from ihv_archive.importer.manifest import load_manifest
 from ihv_archive.importer.rules import load_rules
 from ihv_archive.importer.run import read_articles
 
-from .conftest import PROJECT
+from .conftest import PROJECT, claimed_days
 
 # Where each article starts, read by a person from the sources (line numbers, 1-based).
 HAND_SEGMENTATION = {
@@ -113,16 +112,6 @@ def test_imported_archive_builds_with_no_errors(imported: Path) -> None:
 SEED_DATES = tomllib.loads((PROJECT / "tests/fixtures/importer/seed_dates.toml").read_text(encoding="utf-8"))
 
 
-def claimed(post: frontmatter.Post) -> tuple[date, date]:
-    """The days a post's date and precision allow: one day, a month or a year."""
-    when, precision = post["date"], post["date_precision"]
-    if precision == "day":
-        return when, when
-    if precision == "month":
-        return when.replace(day=1), when.replace(day=calendar.monthrange(when.year, when.month)[1])
-    return date(when.year, 1, 1), date(when.year, 12, 31)
-
-
 @pytest.mark.parametrize("which", ["freshly imported", "committed, with editors' corrections"])
 def test_dates_agree_with_a_hand_reading_and_claim_no_more_than_is_known(imported: Path, which: str) -> None:
     """Each article occurrence in the seeds against tests/fixtures/importer/seed_dates.toml: its
@@ -134,7 +123,7 @@ def test_dates_agree_with_a_hand_reading_and_claim_no_more_than_is_known(importe
         for source in post["sources"]:
             key = f"{Path(source['file']).name[:3]}:{source['lines'].split('-')[0]}"
             earliest, latest, why = SEED_DATES[key]
-            first, last = claimed(post)
+            first, last = claimed_days(post["date"], post["date_precision"])
             assert post["date_precision"] != "day" or earliest == latest == first, (key, why)
             if first <= latest and earliest <= last:
                 right += 1

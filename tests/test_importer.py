@@ -3,7 +3,6 @@ provenance, idempotence, edit protection and bad input."""
 
 from __future__ import annotations
 
-import calendar
 import os
 import shutil
 import tomllib
@@ -23,7 +22,7 @@ from ihv_archive.importer.titles import body_lines, headline, summary_of, title_
 from ihv_archive.importer.to_markdown import to_markdown
 from ihv_archive.post_format import slug_from_title
 
-from .conftest import PROJECT
+from .conftest import PROJECT, claimed_days
 
 RULES = load_rules()
 NBSP = "\u00a0"
@@ -577,11 +576,3 @@ def test_a_listing_never_seen_is_split_and_dated_from_its_manifest_entry_alone(
         assert post["date_precision"] != "day" or earliest == latest == first, start  # never more than known
         within += first <= latest and earliest <= last
     assert within >= len(expected["dates"]) - 1
-
-
-def claimed_days(when: date, precision: str) -> tuple[date, date]:
-    if precision == "day":
-        return when, when
-    if precision == "month":
-        return when.replace(day=1), when.replace(day=calendar.monthrange(when.year, when.month)[1])
-    return date(when.year, 1, 1), date(when.year, 12, 31)

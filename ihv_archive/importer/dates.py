@@ -160,8 +160,11 @@ def text_window(text: str, events: tuple[Event, ...], ceiling: date) -> Window:
     # the article by the publications it names, wherever it names them.
     opening = " ".join(said[:2])
     opening_role = role(opening) if ABOUT_A_PUBLICATION.search(opening) else "past"
+    past_years: list[int] = []
     for index, sentence in enumerate(said):
         sentence_role = role(sentence)
+        if sentence_role in ("past", "new"):
+            past_years += [int(year) for year in YEAR.findall(sentence)]
         for match in DAY_DATE.finditer(sentence):
             _date_in_sentence(window, match, sentence_role)
         for match in MONTH_YEAR.finditer(sentence):
@@ -183,7 +186,6 @@ def text_window(text: str, events: tuple[Event, ...], ceiling: date) -> Window:
             elif how == "past" and index == 0 and event.publication:  # a headline naming it
                 how = "new"
             apply_role(window, event.what, event.on, event.end or event.on, how)
-    past_years = [int(y) for s in said if role(s) in ("past", "new") for y in YEAR.findall(s)]
     if past_years:
         window.soft.append((date(max(past_years), 1, 1), f"the text names {max(past_years)}"))
     return window

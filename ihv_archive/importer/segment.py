@@ -9,6 +9,7 @@ text a listing shares with another listing, and from the manifest's corrections.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -99,20 +100,23 @@ def shared_edges(listings: dict[str, list[Line]]) -> dict[str, set[int]]:
     return edges
 
 
-def introduces_new_name(line: Line, current: str) -> bool:
+def introduces_new_name(line: Line, article: Sequence[Line]) -> bool:
     """The line introduces an organisation by name and acronym that the article so far has not named."""
     match = INTRODUCES.match(line.plain)
-    if match is None or re.search(rf"\b{re.escape(match[2])}\b", current):
+    if match is None:
+        return False
+    current = "\n".join(earlier.plain for earlier in article)  # only for a line that introduces one
+    if re.search(rf"\b{re.escape(match[2])}\b", current):
         return False
     name_words = set(re.findall(r"[A-Z][\w’'&-]*", match[1]))
     return not name_words <= set(re.findall(r"[A-Z][\w’'&-]*", current))  # named before, if not abbreviated
 
 
 def starts_article(
-    line: Line, before: Line, source: Source, rules: Rules, edges: set[int], current: str = ""
+    line: Line, before: Line, source: Source, rules: Rules, edges: set[int], article: Sequence[Line] = ()
 ) -> str:
     """Why a new article starts at this line ("" if it does not). `before` is the line above;
-    `current` the text of the article so far."""
+    `article` the lines of the article so far."""
     if line.number in source.join_at:
         return ""
     if line.number in source.split_before:
@@ -123,7 +127,7 @@ def starts_article(
         return "shared"
     if matches(rules.openers, line.plain):
         return "opener"
-    if introduces_new_name(line, current):
+    if introduces_new_name(line, article):
         return "introduces"
     if matches(rules.enders, before.plain):
         return "ender"
@@ -156,8 +160,8 @@ def is_headline(text: str) -> bool:
 def segment(source: Source, lines: list[Line], rules: Rules, edges: set[int]) -> list[Article]:
     groups: list[list[Line]] = []
     for i, line in enumerate(lines):
-        current = "\n".join(line.plain for line in groups[-1]) if groups else ""
-        why = "first" if i == 0 else starts_article(line, lines[i - 1], source, rules, edges, current)
+        article = groups[-1] if groups else []
+        why = "first" if i == 0 else starts_article(line, lines[i - 1], source, rules, edges, article)
         # A lone title line belongs to the article below it, whose lede opens the way ledes do.
         lone_title = bool(groups) and len(groups[-1]) == 1 and is_title_line(groups[-1][0].text)
         if why and not (why in ("opener", "introduces") and lone_title):
