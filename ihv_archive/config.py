@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +30,8 @@ class Config:
     allow_html: bool  # raw HTML inside Markdown; off unless site.toml turns it on
     search_part_posts: int  # the search index comes in parts of about this many posts
     email_updates_url: str  # an RSS-to-email service's sign-up page, shown on the subscribe page if set
+    repository: str  # "owner/name" on GitHub, where the CMS saves posts; "" = read off a github.io base_url
+    cms_auth_url: str  # an OAuth worker for the CMS's "Sign in with GitHub"; "" = sign in with a token
     out_dir: Path
 
     @property
@@ -77,6 +80,8 @@ _SETTINGS: dict[str, tuple[type, Any]] = {
     "allow_html": (bool, False),
     "search_part_posts": (int, 500),
     "email_updates_url": (str, ""),
+    "repository": (str, ""),
+    "cms_auth_url": (str, ""),
 }
 
 
@@ -135,10 +140,14 @@ def config_from_dict(
             what = f"base_url: {quoted(values['base_url'])} is not an absolute http(s) URL"
             problems.append(Problem(shown, None, what, "use e.g. https://example.github.io/news-archive/"))
         values["base_url"] = normal
-    email = urlsplit(values.get("email_updates_url", ""))  # a sign-up page's query string is fine
-    if email.geturl() and (email.scheme not in ("http", "https") or not email.netloc):
-        what = f"email_updates_url: {quoted(values['email_updates_url'])} is not an absolute http(s) URL"
-        problems.append(Problem(shown, None, what, "use the sign-up page's address, https://…"))
+    for key in ("email_updates_url", "cms_auth_url"):  # a sign-up page's query string is fine
+        url = urlsplit(values.get(key, ""))
+        if url.geturl() and (url.scheme not in ("http", "https") or not url.netloc):
+            what = f"{key}: {quoted(values[key])} is not an absolute http(s) URL"
+            problems.append(Problem(shown, None, what, "use the page's address, https://…"))
+    if not re.fullmatch(r"([\w.-]+/[\w.-]+)?", values.get("repository", "")):
+        what = f"repository: {quoted(values['repository'])} is not a GitHub repository's owner/name"
+        problems.append(Problem(shown, None, what, 'use e.g. repository = "ihv/news-archive"'))
     for key in ("posts_per_page", "feed_length", "search_part_posts"):
         if key in values and values[key] < 1:
             problems.append(Problem(shown, None, f"{key}: must be at least 1, got {values[key]}"))

@@ -27,7 +27,7 @@ from typing import Any
 import jinja2
 from markdown_it import MarkdownIt
 
-from . import markdown
+from . import admin, markdown
 from .bodies import Body, Html, LinkTargets, render_body
 from .config import Config
 from .content import Post, Tag
@@ -392,6 +392,7 @@ def feed_jobs(
 def small_jobs(site: Site, urls: Urls, listed: Iterable[str], counts: dict[str, int]) -> list[Job]:
     changed = {urls.post(p): modified(p) for p in site.posts}
     bundles = [urls.href(bundle) for bundle, _ in search_parts(site)]
+    form = admin.form_settings(site.config)
     return [
         (urls.SITEMAP, "sitemap.xml", {"entries": [(path, changed.get(path)) for path in sorted(listed)]}),
         (urls.ROBOTS, "robots.txt", {}),
@@ -399,14 +400,21 @@ def small_jobs(site: Site, urls: Urls, listed: Iterable[str], counts: dict[str, 
         (urls.NOT_FOUND, "404.html", {"posts": site.posts[:5]}),
         (urls.search(), "search.html", {"bundles": bundles}),
         (urls.subscribe(), "subscribe.html", {"counts": counts}),
+        *((admin.FOLDER + name, "admin/" + name, form) for name in ("index.html", "config.yml", "cms.js")),
     ]
 
 
 def copied_files(site: Site, urls: Urls, memo: Memo) -> Iterator[Page | Problem]:
-    """Files copied as they are: the theme's (templates/static/), editors' images, .nojekyll.
-    Never a link to a file outside the project, nor a pipe or device (reading it could hang)."""
+    """Files copied as they are: the theme's (templates/static/), editors' images, the CMS,
+    .nojekyll. Never a link to a file outside the project, nor a pipe or device (reading it
+    could hang)."""
     config = site.config
     found = [(urls.NOJEKYLL, b"")]
+    cms = admin.bundle_files(config)
+    if isinstance(cms, Problem):
+        yield cms
+    else:
+        found += [(admin.FOLDER + file.name, file.read_bytes()) for file in cms]
     for folder, prefix in ((config.templates_dir / "static", urls.STATIC), (config.images_dir, urls.IMAGES)):
         for file in sorted(folder.rglob("*")) if folder.is_dir() else []:
             shown = display_path(file)

@@ -70,7 +70,8 @@ def lock_held_elsewhere(lock: Path) -> Iterator[None]:
 
 
 def html_files(site: Path) -> Iterator[Path]:
-    yield from sorted(site.rglob("*.html"))
+    """The readers' pages: not the CMS's (admin/, tested in test_admin.py)."""
+    yield from sorted(p for p in site.rglob("*.html") if p.relative_to(site).parts[0] != "admin")
 
 
 def soup(path: Path) -> BeautifulSoup:

@@ -81,7 +81,7 @@ def test_a_build_ends_with_one_line_saying_what_it_made(
 ) -> None:
     assert run(archive, "build", "--no-search") == 0
     first = capsys.readouterr().out.strip().splitlines()
-    assert len(first) == 1 and first[0].startswith("Built 7 posts: 24 pages, 5 feeds, ")
+    assert len(first) == 1 and first[0].startswith("Built 7 posts: 25 pages, 5 feeds, ")
     assert first[0].endswith("written, 0 unchanged; no search index")
     assert run(archive, "build", "--no-search") == 0
     assert "; 0 written, " in capsys.readouterr().out

@@ -1,0 +1,53 @@
+"""The CMS at admin/: Decap CMS's bundle, installed by npm, and what its editing form needs,
+made from the post contract and the tag vocabulary so that the form never drifts from what
+the builder accepts (templates/admin/ turns these into config.yml and cms.js)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .config import Config
+from .content import PRECISIONS, REQUIRED_KEYS
+from .post_format import DANGLING, PHRASE_ENDS_BEFORE, SLUG_STOPWORDS, SLUG_WORDS
+from .problems import Problem
+
+BUNDLE = Path("node_modules", "decap-cms", "dist")
+TOOL_CHECKOUT = Path(__file__).resolve().parents[1]  # where `npm ci` put it beside the builder
+FOLDER = "admin/"
+
+
+def bundle_files(config: Config) -> list[Path] | Problem:
+    """The CMS's script and the chunks it loads on demand (not the source maps), from the
+    project's node_modules or the builder's own."""
+    for root in (config.root, TOOL_CHECKOUT):
+        folder = root / BUNDLE
+        if (folder / "decap-cms.js").is_file():
+            return sorted(folder.glob("*decap-cms.js")) + [folder / "decap-cms.js.LICENSE.txt"]
+    return Problem(str(BUNDLE), None, "the CMS (Decap CMS) is not installed", "run: npm ci")
+
+
+def repository(config: Config) -> str:
+    """The GitHub repository posts are saved to: from site.toml, or read off a GitHub Pages
+    address (https://owner.github.io/name/); "" if neither says."""
+    host, path = urlsplit(config.base_url).hostname or "", urlsplit(config.base_url).path.strip("/")
+    if config.repository or not host.endswith(".github.io"):
+        return config.repository
+    owner = host.removesuffix(".github.io")
+    return f"{owner}/{path.split('/')[0] if path else host}"
+
+
+def form_settings(config: Config) -> dict[str, Any]:
+    """What the config.yml and cms.js templates fill in."""
+    return {
+        "repository": repository(config),
+        "precisions": PRECISIONS,
+        "required": REQUIRED_KEYS,
+        "slug_rules": {
+            "words": SLUG_WORDS,
+            "stopwords": SLUG_STOPWORDS,
+            "phraseEndsBefore": sorted(PHRASE_ENDS_BEFORE),
+            "dangling": sorted(DANGLING),
+        },
+    }
