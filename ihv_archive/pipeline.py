@@ -12,6 +12,7 @@ from datetime import datetime
 
 from .cache import UNREADABLE, Cache, CacheDamaged, FileRecord, cache_file, code_version
 from .config import Config
+from .content import Post
 from .digest import digest
 from .load import load
 from .problems import Problem, ProblemsFound
@@ -33,6 +34,8 @@ class BuildResult:
     rewritten: int  # files written anew; the others are the last build's, untouched
     search: str  # "indexed", "reused" (no part of it changed) or "off"
     notes: tuple[str, ...] = field(default=())
+    problems: tuple[Problem, ...] = ()  # with keep_going: what was left out, and why
+    held_back: tuple[Post, ...] = ()  # drafts and scheduled posts, not on the site
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Options:
     future: bool = False
     workers: int = os.cpu_count() or 1
     reindex: bool = True  # False: the search index's parts are carried over as they are (the dev server's)
+    keep_going: bool = False  # publish what builds and return the problems (the dev server's first build)
 
 
 def now_in(config: Config) -> datetime:
@@ -155,10 +159,10 @@ def _build(
                 problems.append(item)
             elif isinstance(item, Body):
                 cache.add_body(item)
-            elif not problems:  # once there is one, nothing will be published: write no more
+            elif not problems or options.keep_going:  # else nothing will be published: write no more
                 staging.put(item)
                 made[item.path.as_posix()] = (item.inputs, item.digest)
-        if problems:
+        if problems and not options.keep_going:
             cache.forget()
             raise ProblemsFound(problems)
         parts = search_parts(site) if options.search else []
@@ -173,12 +177,15 @@ def _build(
     due = next_due(site, options.drafts, options.future)
     last = (
         (fingerprint, due, (len(site.posts), pages, feeds, options.search))
-        if site.posts and fingerprint
+        if site.posts and fingerprint and not problems
         else None
     )
     cache.save(loaded.parsed, records, last, keys)
     search = "off" if not options.search else "indexed" if indexed else "reused"
-    return BuildResult(len(site.posts), len(written.files), pages, feeds, written.rewritten, search)
+    published = set(site.posts)
+    held = tuple(p for p in site.all_posts if p not in published)
+    counts = (len(site.posts), len(written.files), pages, feeds, written.rewritten, search)
+    return BuildResult(*counts, problems=tuple(problems), held_back=held)
 
 
 def part_keys(site: Site, parts: list[SearchPart], version: str) -> dict[str, str]:

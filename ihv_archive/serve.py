@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,7 +31,9 @@ from watchdog.observers import Observer
 
 from .cache import Cache
 from .config import Config, load_config, normalise_base_url
+from .content import Post
 from .pipeline import Options, build, inputs_fingerprint
+from .presentation import human_date
 from .problems import Problem, ProblemsFound
 from .urls import Urls
 from .write import remove_site
@@ -45,6 +48,8 @@ class Preview:
 
     generation: int = 0
     problems: tuple[Problem, ...] = ()
+    stale: bool = False  # the last build failed: the pages are from the one before
+    held_back: dict[str, Post] = field(default_factory=dict)  # by site path: drafts, scheduled posts
     changed: threading.Condition = field(default_factory=threading.Condition)
 
 
@@ -70,27 +75,32 @@ class Rebuilder:
 
     def rebuild(self, workers: int = 1) -> bool:
         started = time.perf_counter()
+        # Until there is a preview, build what builds (a new post's mistake must not make every
+        # page an error); after that, a mistake keeps the last good build, the edited post too.
+        options = replace(self.options, workers=workers, keep_going=self.preview.generation == 0)
         try:
             with self.lock:
-                result = build(
-                    self.config(), options=replace(self.options, workers=workers), cache=self.cache
-                )
+                result = build(self.config(), options=options, cache=self.cache)
         except ProblemsFound as found:
-            self.show(tuple(found.problems))
+            self.show(tuple(found.problems), stale=True, held_back=self.preview.held_back)
             self.say(f"{len(found.problems)} problem(s); still serving the last good build:")
             for problem in found.problems:
                 self.say(f"  {problem}")
             return False
-        self.show(())
+        self.show(result.problems, stale=False, held_back={Urls.post(p): p for p in result.held_back})
         seconds, kept = time.perf_counter() - started, result.files - result.rewritten
         self.say(
             f"Built {result.posts} posts in {seconds:.2f} s: {result.rewritten} files written, {kept} unchanged"
         )
-        return True
+        if result.problems:
+            self.say(f"{len(result.problems)} problem(s); the preview leaves out what they concern:")
+            for problem in result.problems:
+                self.say(f"  {problem}")
+        return not result.problems
 
-    def show(self, problems: tuple[Problem, ...]) -> None:
+    def show(self, problems: tuple[Problem, ...], stale: bool, held_back: dict[str, Post]) -> None:
         with self.preview.changed:
-            self.preview.problems = problems
+            self.preview.problems, self.preview.stale, self.preview.held_back = problems, stale, held_back
             self.preview.generation += 1
             self.preview.changed.notify_all()
 
@@ -146,8 +156,13 @@ def live_reload_script(base_path: str, generation: int) -> str:
     )
 
 
-def problems_banner(problems: tuple[Problem, ...]) -> str:
+def problems_banner(problems: tuple[Problem, ...], stale: bool) -> str:
     items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in problems)
+    meanwhile = (
+        "The rest of this page is the last version that built."
+        if stale
+        else "Until then the preview leaves out the posts they are in."
+    )
     return (
         '<div id="build-problems" role="alert" style="font:16px/1.5 system-ui,sans-serif;position:sticky;'
         "top:0;z-index:9999;max-height:60vh;overflow:auto;"  # in view wherever the reloaded page is scrolled
@@ -155,8 +170,25 @@ def problems_banner(problems: tuple[Problem, ...]) -> str:
         '<p style="margin:0 0 .5rem"><strong>The site could not be rebuilt.</strong> '
         "Fix the problems below and save: this page updates by itself.</p>"
         f'<ul style="margin:0;padding-left:1.25rem">{items}</ul>'
-        '<p style="margin:.5rem 0 0">The rest of this page is the last version that built.</p></div>'
+        f'<p style="margin:.5rem 0 0">{meanwhile}</p></div>'
     )
+
+
+def held_back_page(post: Post, base_path: str) -> bytes:
+    """What the preview shows at a draft's or a scheduled post's address, instead of 404."""
+    scheduled = post.date > datetime.now(post.date.tzinfo)
+    why = [
+        *(["is a draft: drafts are left out"] if post.draft else []),
+        *([f"is dated {human_date(post)}: it is left out until that day"] if scheduled else []),
+    ]
+    flags = " ".join(flag for flag, on in (("--drafts", post.draft), ("--future", scheduled)) if on)
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Not published yet</title>'
+        f'<link rel="stylesheet" href="{base_path}{Urls.STATIC}style.css"></head><body><main id="main">'
+        f"<h1>{html.escape(post.title)}</h1><p>This post ({html.escape(post.path)}) {' and '.join(why)}, "
+        "on the live site and in this preview.</p><p>To see it here, stop the preview (Ctrl-C) and "
+        f"start it again with:</p><pre><code>python build.py serve {flags}</code></pre></main></body></html>"
+    ).encode()
 
 
 def inject(page: bytes, base_path: str, preview: Preview) -> bytes:
@@ -164,7 +196,7 @@ def inject(page: bytes, base_path: str, preview: Preview) -> bytes:
     if preview.problems:
         opening = re.search(r"<body[^>]*>", text)
         at = opening.end() if opening else 0
-        text = text[:at] + problems_banner(preview.problems) + text[at:]
+        text = text[:at] + problems_banner(preview.problems, preview.stale) + text[at:]
     script = live_reload_script(base_path, preview.generation)
     closing = text.rfind("</body>")
     text = text[:closing] + script + text[closing:] if closing >= 0 else text + script
@@ -233,6 +265,10 @@ class Handler(BaseHTTPRequestHandler):
             status = HTTPStatus.OK if target is not None else HTTPStatus.NOT_FOUND
             file = target or rebuilder.out_dir / "404.html"
             body = file.read_bytes() if file.is_file() else None
+            site_path = parts.path.removeprefix(server.base_path).rstrip("/") + "/"
+            held = rebuilder.preview.held_back.get(site_path)
+            if target is None and held is not None:
+                file, body = Path("held.html"), held_back_page(held, server.base_path)
         if body is None:  # nothing has built yet: the page is the problems banner
             file, status = Path("error.html"), HTTPStatus.INTERNAL_SERVER_ERROR
             body = (

@@ -135,3 +135,17 @@ def test_check_writes_nothing_not_even_the_cache(archive: Path) -> None:
     )
     assert result.returncode == 0 and "No problems: 7 posts would build" in result.stdout
     assert {p: p.stat().st_mtime_ns for p in archive.rglob("*")} == before
+
+
+def test_keep_going_publishes_what_builds_and_returns_the_problems(archive: Path) -> None:
+    broken = archive / "content/posts/2024/summit.md"
+    broken.write_text(broken.read_text().replace("summary:", "summary: ''\nold_summary:"))
+    config = load_config(archive)
+    with pytest.raises(pipeline.ProblemsFound):
+        pipeline.build(config, options=Options(search=False))
+    assert not (archive / "site").exists()
+    result = pipeline.build(config, options=Options(search=False, keep_going=True))
+    assert {Path(p.file) for p in result.problems} == {broken}  # the empty summary, the unknown key
+    assert (archive / "site/posts/2024/manifesto-for-babies/index.html").is_file()
+    assert not (archive / "site/posts/2024/summit").exists()
+    assert sorted(Path(p.path).name for p in result.held_back) == ["draft-post.md", "scheduled.md"]

@@ -22,7 +22,7 @@ import pytest
 
 from ihv_archive.serve import Preview, inject, resolve
 
-from .conftest import PROJECT
+from .conftest import PROJECT, run
 
 SUMMIT = "content/posts/2024/summit.md"
 SUMMIT_URL = "/news-archive/posts/2024/summit/"
@@ -139,6 +139,29 @@ def test_broken_content_shows_its_problem_on_every_page_until_fixed(archive: Pat
     wait_for(lambda: 'id="build-problems"' not in server.get("/news-archive/")[1], "the banner to go")
 
 
+def test_a_new_post_with_an_empty_summary_is_a_problem_on_that_post_not_everywhere(archive: Path) -> None:
+    assert (
+        run(archive, "new", "Health visiting in 2025", "--date", "2024-05-01", "--tags", "safeguarding") == 0
+    )
+    post = archive / "content/posts/2024/health-visiting-2025.md"
+    running = start(archive)  # its first build: every other page is there
+    try:
+        for path in ("/news-archive/", SUMMIT_URL, "/news-archive/tags/safeguarding/"):
+            status, body = running.get(path)
+            assert status == 200, path
+            assert "content/posts/2024/health-visiting-2025.md:" in body and "summary: empty" in body
+            assert "Until then the preview leaves out the posts they are in." in body
+        assert running.get("/news-archive/posts/2024/health-visiting-2025/")[0] == 404
+        post.write_text(post.read_text().replace('summary: ""', 'summary: "What we heard."'))
+        wait_for(
+            lambda: running.get("/news-archive/posts/2024/health-visiting-2025/")[0] == 200, "the fixed post"
+        )
+        assert 'id="build-problems"' not in running.get("/news-archive/")[1]
+    finally:
+        running.process.send_signal(signal.SIGINT)
+        running.process.wait(timeout=10)
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -157,7 +180,13 @@ def test_nothing_outside_the_built_site_can_be_read(server: Server, path: str) -
 
 
 def test_drafts_and_scheduled_posts_only_with_their_flags(archive: Path, server: Server) -> None:
-    assert server.get("/news-archive/posts/2024/draft-post/")[0] == 404
+    status, body = server.get("/news-archive/posts/2024/draft-post")
+    assert status == 404 and "Page not found" not in body
+    assert "(content/posts/2024/draft-post.md) is a draft" in body
+    assert "<code>python build.py serve --drafts</code>" in body
+    status, body = server.get("/news-archive/posts/2999/scheduled/")
+    assert status == 404 and "is dated 1 January 2999: it is left out until that day" in body
+    assert "<code>python build.py serve --future</code>" in body
     flagged = start(archive, "--drafts", "--future")
     try:
         status, body = flagged.get("/news-archive/posts/2024/draft-post/")
