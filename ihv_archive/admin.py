@@ -13,19 +13,26 @@ from .content import PRECISIONS, REQUIRED_KEYS
 from .post_format import DANGLING, PHRASE_ENDS_BEFORE, SLUG_STOPWORDS, SLUG_WORDS
 from .problems import Problem
 
-BUNDLE = Path("node_modules", "decap-cms", "dist")
-TOOL_CHECKOUT = Path(__file__).resolve().parents[1]  # where `npm ci` put it beside the builder
+# What the editing page loads, each from its npm package (package.json pins them): the CMS with
+# the chunks it loads on demand, and markdown-it, the engine markdown-it-py ports, with its
+# footnotes, so that the preview reads a post's Markdown as the build does.
+SCRIPTS = {
+    "decap-cms": ("dist/decap-cms.js", "dist/*.decap-cms.js", "dist/decap-cms.js.LICENSE.txt"),
+    "markdown-it": ("dist/browser/markdown-it.umd.min.js",),
+    "markdown-it-footnote": ("dist/markdown-it-footnote.min.js",),
+}
+TOOL_CHECKOUT = Path(__file__).resolve().parents[1]  # where `npm ci` put them beside the builder
 FOLDER = "admin/"
 
 
-def bundle_files(config: Config) -> list[Path] | Problem:
-    """The CMS's script and the chunks it loads on demand (not the source maps), from the
-    project's node_modules or the builder's own."""
+def script_files(config: Config) -> list[Path] | Problem:
+    """The files to copy into admin/, from the project's node_modules or the builder's own."""
     for root in (config.root, TOOL_CHECKOUT):
-        folder = root / BUNDLE
-        if (folder / "decap-cms.js").is_file():
-            return sorted(folder.glob("*decap-cms.js")) + [folder / "decap-cms.js.LICENSE.txt"]
-    return Problem(str(BUNDLE), None, "the CMS (Decap CMS) is not installed", "run: npm ci")
+        modules = root / "node_modules"
+        found = [sorted((modules / package).glob(p)) for package, ps in SCRIPTS.items() for p in ps]
+        if all(found):
+            return [file for files in found for file in files]
+    return Problem("node_modules", None, "the CMS (decap-cms, markdown-it) is not installed", "run: npm ci")
 
 
 def repository(config: Config) -> str:

@@ -410,7 +410,7 @@ def copied_files(site: Site, urls: Urls, memo: Memo) -> Iterator[Page | Problem]
     could hang)."""
     config = site.config
     found = [(urls.NOJEKYLL, b"")]
-    cms = admin.bundle_files(config)
+    cms = admin.script_files(config)
     if isinstance(cms, Problem):
         yield cms
     else:

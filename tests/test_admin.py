@@ -108,6 +108,15 @@ def test_the_repository_comes_from_the_settings_or_the_pages_address() -> None:
     assert of(base_url="https://news.ihv.org.uk/") == ""
 
 
+def test_with_an_oauth_worker_the_cms_signs_in_through_it(archive: Path) -> None:
+    settings = archive / "site.toml"
+    settings.write_text(settings.read_text() + 'cms_auth_url = "https://auth.example.workers.dev"\n')
+    assert run(archive, "build", "--no-search") == 0
+    backend = yaml.safe_load((archive / "site/admin/config.yml").read_text())["backend"]
+    assert backend["base_url"] == "https://auth.example.workers.dev"
+    assert "const OAUTH = true;" in (archive / "site/admin/cms.js").read_text()
+
+
 def test_without_the_cms_installed_the_build_says_how_to_install_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -118,7 +127,7 @@ def test_without_the_cms_installed_the_build_says_how_to_install_it(
     shutil.copytree(PROJECT / "templates", tmp_path / "templates")
     assert run(tmp_path, "build", "--no-search") == 1
     err = capsys.readouterr().err
-    assert "the CMS (Decap CMS) is not installed" in err and "run: npm ci" in err
+    assert "node_modules: the CMS (decap-cms, markdown-it) is not installed" in err and "run: npm ci" in err
     assert not (tmp_path / "site").exists()
 
 
@@ -222,6 +231,9 @@ def test_an_editor_writes_a_post_in_the_cms_and_the_builder_publishes_it(
     # The preview is drawn with the site's own stylesheet
     preview = editor.frame_locator("iframe").first
     expect(preview.locator("h1")).to_have_text("Health visitors describe the support families need in 2025")
+    # … and its Markdown read as the build reads it: the footnote and the table as on the page
+    expect(preview.locator(".body .footnotes")).to_contain_text("iHV survey of 1,000 health visitors")
+    expect(preview.locator(".body table td").nth(1)).to_have_text("1,204")
     assert url + "static/style.css" in preview.locator("link[rel=stylesheet]").evaluate_all(
         "links => links.map(l => l.href)"
     )

@@ -41,6 +41,8 @@ def test_config_defaults_and_base_url_normalised(tmp_path: Path) -> None:
             {"email_updates_url": "mailchimp sign-up"},
             "email_updates_url: 'mailchimp sign-up' is not an absolute",
         ),
+        ({"cms_auth_url": "auth.workers.dev"}, "cms_auth_url: 'auth.workers.dev' is not an absolute"),
+        ({"repository": "https://github.com/ihv/news"}, "is not a GitHub repository's owner/name"),
     ],
 )
 def test_config_mistakes(tmp_path: Path, change: dict[str, object], expected: str) -> None:

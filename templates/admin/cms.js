@@ -44,7 +44,12 @@ function slugFromTitle(title) {
   return chosen.join("-");
 }
 
-function PostPreview({ entry, widgetFor }) {
+// Markdown read as ihv_archive/markdown.py reads it (markdown-it-py is a port of markdown-it).
+const MARKDOWN = markdownit("commonmark", { html: {{ site.allow_html|tojson }}, linkify: true })
+  .enable(["table", "strikethrough", "linkify"])
+  .use(markdownitFootnote);
+
+function PostPreview({ entry }) {
   const data = entry.get("data");
   const date = data.get("date");
   return h("main", { id: "main" },
@@ -53,7 +58,7 @@ function PostPreview({ entry, widgetFor }) {
         h("h1", {}, data.get("title")),
         h("p", { className: "meta" }, date ? new Date(date).toLocaleDateString("en-GB", { dateStyle: "long" }) : ""),
       ),
-      h("div", { className: "body" }, widgetFor("body")),
+      h("div", { className: "body", dangerouslySetInnerHTML: { __html: MARKDOWN.render(data.get("body") || "") } }),
     ),
   );
 }
