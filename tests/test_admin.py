@@ -316,6 +316,11 @@ def test_the_editing_page_loads_nothing_from_another_host_and_signs_in_with_a_to
     editor.goto(url + "admin/")
     expect(editor.get_by_role("heading", name="Edit the news")).to_be_visible()
     expect(editor.get_by_text("ihv/news-archive")).to_be_visible()
+    editor.add_script_tag(path=str(PROJECT / "node_modules/axe-core/axe.min.js"))
+    found = editor.evaluate(
+        "axe.run('#sign-in', {runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice']})"
+    )
+    assert [violation["id"] for violation in found["violations"]] == []
 
     editor.get_by_label("GitHub token").fill("github_pat_mistyped")
     editor.get_by_role("button", name="Sign in").click()

@@ -73,8 +73,12 @@ function startCms() {
     // A new post's file name comes from its title; an existing post keeps its own.
     CMS.registerEventListener({
       name: "preSave",
-      handler: ({ entry }) =>
-        entry.get("newRecord") ? entry.get("data").set("slug", slugFromTitle(entry.getIn(["data", "title"]))) : entry.get("data"),
+      handler: ({ entry }) => {
+        if (!entry.get("newRecord")) return entry.get("data");
+        const slug = slugFromTitle(entry.getIn(["data", "title"]));
+        if (!slug) throw new Error("no web address can be made from this title: add a word in plain letters");
+        return entry.get("data").set("slug", slug);
+      },
     });
     CMS.init();
   };
