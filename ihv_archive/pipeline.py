@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
+from .admin import script_files
 from .cache import UNREADABLE, Cache, CacheDamaged, FileRecord, cache_file, code_version
 from .config import Config
 from .content import Post
@@ -112,17 +114,25 @@ def inputs_fingerprint(config: Config, options: Options) -> str | None:
     recent = time.time_ns() - RACY_NS
     # Not the number of workers: it changes no output (the dev server's first build has two)
     found = [config.key, code_version(), repr(replace(options, workers=1))]
-    for folder in (config.content_dir, config.templates_dir):
-        for top, folders, names in os.walk(folder):
-            folders.sort()
-            for name in sorted(names):
-                stat = os.lstat(os.path.join(top, name))
-                if stat.st_mtime_ns >= recent or stat.st_ctime_ns >= recent:
-                    return None
-                found.append(
-                    f"{top}/{name}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
-                )
+    scripts = script_files(config)  # the CMS's, from node_modules: `npm ci` may bring another
+    paths = [
+        *walk(config.content_dir),
+        *walk(config.templates_dir),
+        *(scripts if isinstance(scripts, list) else []),
+    ]
+    for path in paths:
+        stat = os.lstat(path)
+        if stat.st_mtime_ns >= recent or stat.st_ctime_ns >= recent:
+            return None
+        found.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}")
     return digest(*found)
+
+
+def walk(folder: Path) -> Iterator[Path]:
+    """Every file below a folder, in a stable order."""
+    for top, folders, names in os.walk(folder):
+        folders.sort()
+        yield from (Path(top, name) for name in sorted(names))
 
 
 def on_disk(config: Config, recorded: dict[str, FileRecord]) -> dict[str, FileRecord]:

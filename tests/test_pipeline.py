@@ -4,6 +4,7 @@ site behind; the nothing-changed check trusts no file changed within a clock tic
 from __future__ import annotations
 
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ihv_archive import pipeline
+from ihv_archive.admin import script_files
 from ihv_archive.config import load_config
 from ihv_archive.pipeline import Options, inputs_fingerprint
 
@@ -149,3 +151,20 @@ def test_keep_going_publishes_what_builds_and_returns_the_problems(archive: Path
     assert (archive / "site/posts/2024/manifesto-for-babies/index.html").is_file()
     assert not (archive / "site/posts/2024/summit").exists()
     assert sorted(Path(p.path).name for p in result.held_back) == ["draft-post.md", "scheduled.md"]
+
+
+def test_another_version_of_the_cms_in_node_modules_is_a_change(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`npm ci` after package-lock.json moved on: the next build copies the new CMS."""
+    config = load_config(archive)
+    for file in script_files(config):  # the builder's own, copied into the project
+        copy = archive / file.relative_to(PROJECT)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file, copy)
+    assert all(file.is_relative_to(archive) for file in script_files(config))
+    monkeypatch.setattr(pipeline, "RACY_NS", 0)
+    first = inputs_fingerprint(config, Options())
+    footnotes = archive / "node_modules/markdown-it-footnote/dist/markdown-it-footnote.min.js"
+    footnotes.write_text(footnotes.read_text() + "\n// the next version\n")
+    assert inputs_fingerprint(config, Options()) != first
