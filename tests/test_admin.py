@@ -179,9 +179,12 @@ def local_backend(project: tuple[Path, str]) -> Iterator[Path]:
 
 @pytest.fixture
 def editor(browser: Browser) -> Iterator[Page]:
+    # The CMS is 6 MB of script: on a busy machine a step may take seconds (only a failure waits)
+    expect.set_options(timeout=30_000)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     yield context.new_page()
     context.close()
+    expect.set_options(timeout=5_000)  # Playwright's default, for the other modules
 
 
 def sign_in_locally(editor: Page, url: str) -> None:
@@ -192,7 +195,7 @@ def sign_in_locally(editor: Page, url: str) -> None:
 def publish(editor: Page) -> None:
     editor.get_by_role("button", name="Publish").click()
     editor.get_by_text("Publish now").click()
-    expect(editor.get_by_text("Changes saved")).to_be_visible(timeout=20_000)
+    expect(editor.get_by_text("Changes saved")).to_be_visible()
 
 
 def assert_only_the_summary_changes(editor: Page, file: Path) -> None:
