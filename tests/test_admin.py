@@ -47,6 +47,8 @@ BODY = """Health visitors told us three things:
 
 Costs rose by 5\\* per cent.
 
+![Visits by region](/images/2025/chart.png)
+
 [^1]: iHV survey of 1,000 health visitors, 2025.
 """
 
@@ -58,17 +60,23 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """A copy of the real project, built and served at http://localhost:PORT/: (folder, URL)."""
+    """A copy of the real project, with a picture, built and served as a GitHub Pages project
+    site, at http://localhost:PORT/news-archive/: (folder, URL)."""
     root = tmp_path_factory.mktemp("cms") / "project"
     root.mkdir()
     for name in ("content", "templates"):
         shutil.copytree(PROJECT / name, root / name)
+    (root / "content/images/2025").mkdir(parents=True)
+    shutil.copy(PROJECT / "templates/static/share.png", root / "content/images/2025/chart.png")
     settings = (PROJECT / "site.toml").read_text(encoding="utf-8")
     (root / "site.toml").write_text(settings + 'repository = "ihv/news-archive"\n', encoding="utf-8")
+    docroot = root.parent / "docroot"
+    docroot.mkdir()
+    (docroot / "news-archive").symlink_to(root / "site", target_is_directory=True)
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(root / "site"))
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(docroot))
     )
-    url = f"http://localhost:{server.server_address[1]}/"
+    url = f"http://localhost:{server.server_address[1]}/news-archive/"
     assert run(root, "build", "--no-search", "--base-url", url) == 0
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield root, url
@@ -237,6 +245,7 @@ def test_an_editor_writes_a_post_in_the_cms_and_the_builder_publishes_it(
     # … and its Markdown read as the build reads it: the footnote and the table as on the page
     expect(preview.locator(".body .footnotes")).to_contain_text("iHV survey of 1,000 health visitors")
     expect(preview.locator(".body table td").nth(1)).to_have_text("1,204")
+    expect(preview.locator(".body img")).to_have_attribute("src", "/news-archive/images/2025/chart.png")
     assert url + "static/style.css" in preview.locator("link[rel=stylesheet]").evaluate_all(
         "links => links.map(l => l.href)"
     )
@@ -261,6 +270,7 @@ def test_an_editor_writes_a_post_in_the_cms_and_the_builder_publishes_it(
     assert body.select_one("table td") and body.select("table td")[1].get_text() == "1,204"
     assert "iHV survey of 1,000 health visitors" in body.select_one(".footnotes").get_text()
     assert "5* per cent" in body.get_text()
+    assert body.select_one("img")["src"] == "/news-archive/images/2025/chart.png"  # as in the preview
 
     # Opened again and saved with another summary: the body and the rest stay as they were
     editor.goto(url + f"admin/#/collections/posts/entries/2025/{saved.stem}")

@@ -49,6 +49,10 @@ const MARKDOWN = markdownit("commonmark", { html: {{ site.allow_html|tojson }}, 
   .enable(["table", "strikethrough", "linkify"])
   .use(markdownitFootnote);
 
+// Links and pictures from the site's root ("/images/…") live under its base path, as the build writes them.
+const BASE_PATH = {{ urls.base_path|tojson }};
+const under = (html) => html.replace(/(src|href)="\/(?!\/)/g, `$1="${BASE_PATH}`);
+
 function PostPreview({ entry }) {
   const data = entry.get("data");
   const date = data.get("date");
@@ -58,7 +62,7 @@ function PostPreview({ entry }) {
         h("h1", {}, data.get("title")),
         h("p", { className: "meta" }, date ? new Date(date).toLocaleDateString("en-GB", { dateStyle: "long" }) : ""),
       ),
-      h("div", { className: "body", dangerouslySetInnerHTML: { __html: MARKDOWN.render(data.get("body") || "") } }),
+      h("div", { className: "body", dangerouslySetInnerHTML: { __html: under(MARKDOWN.render(data.get("body") || "")) } }),
     ),
   );
 }
