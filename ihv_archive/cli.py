@@ -7,7 +7,6 @@ traceback: the people who meet them are editors, not programmers.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -128,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "check" and args.site is not None:
             return check_built_site(args)
         elif args.command == "check":
-            site, files = check(load_config(args.root), workers=os.cpu_count() or 1)
+            site, files = check(load_config(args.root))
             print(f"No problems: {len(site.posts)} posts would build {files} files.")
         elif args.command == "new":
             return new_command(args)

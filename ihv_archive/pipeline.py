@@ -45,7 +45,6 @@ class Options:
     search: bool = True
     drafts: bool = False  # the dev server's --drafts and --future
     future: bool = False
-    workers: int = os.cpu_count() or 1
     reindex: bool = True  # False: the search index's parts are carried over as they are (the dev server's)
     keep_going: bool = False  # publish what builds and return the problems (the dev server's first build)
 
@@ -54,12 +53,12 @@ def now_in(config: Config) -> datetime:
     return datetime.now(config.zone)
 
 
-def check(config: Config, now: datetime | None = None, workers: int = 1) -> tuple[Site, int]:
+def check(config: Config, now: datetime | None = None) -> tuple[Site, int]:
     """Everything a build does but writing, from nothing: the site and how many files it
     would have, or ProblemsFound listing every problem."""
     site = validate(load(config), config, now or now_in(config))
     problems, files = list(site.problems), 0
-    for item in render(site, None, workers):  # one at a time: a site is not held in memory
+    for item in render(site):  # one at a time: a site is not held in memory
         if isinstance(item, Problem):
             problems.append(item)
         files += isinstance(item, Page)
@@ -112,8 +111,7 @@ def inputs_fingerprint(config: Config, options: Options) -> str | None:
     code's version; None if one changed within a clock tick of now, when its signature does
     not vouch for its bytes (git's "racy" rule)."""
     recent = time.time_ns() - RACY_NS
-    # Not the number of workers: it changes no output (the dev server's first build has two)
-    found = [config.key, code_version(), repr(replace(options, workers=1))]
+    found = [config.key, code_version(), repr(options)]
     scripts = script_files(config)  # the CMS's, from node_modules: `npm ci` may bring another
     paths = [
         *walk(config.content_dir),
@@ -164,7 +162,7 @@ def _build(
     made: dict[str, tuple[bytes, bytes]] = {}  # every page's inputs and content digests, by its file
     shapes = versions(site)  # read once: it reads every template and image
     with Staging(config.out_dir, {path: content for path, (_, content, _) in kept.items()}) as staging:
-        for item in render(site, cache.memo(kept), options.workers, shapes):
+        for item in render(site, cache.memo(kept), shapes):
             if isinstance(item, Problem):
                 problems.append(item)
             elif isinstance(item, Body):

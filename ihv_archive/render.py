@@ -8,16 +8,11 @@ whole site in memory; the bodies used are yielded too, for the cache.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
-import multiprocessing
 import pickle
-import signal
-import threading
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import partial
@@ -101,7 +96,7 @@ def reused(memo: Memo, path: PurePosixPath, inputs: bytes) -> Page | None:
 
 @dataclass(frozen=True)
 class Work:
-    """What every step of one render shares; read-only (forked workers inherit it)."""
+    """What every step of one render shares; read-only."""
 
     site: Site
     urls: Urls
@@ -180,59 +175,10 @@ def render_page(work: Work, job: Job, inputs: bytes) -> Page | Problem:
     return Page(path, content, inputs, blake(content))
 
 
-# --- worker processes ---------------------------------------------------------------------
-
-PARALLEL_FROM = 64  # below this many items, starting processes costs more than it saves
-CHUNK = 32  # items a worker takes at a time
-AHEAD = 4  # chunks a worker may have made before the build takes them
-_shared: tuple[Callable[[Any], Any], list[Any]] | None = None  # inherited by forked workers
-
-
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """In a child: be killed with the build that started it (Linux), so that a killed build
-    leaves nothing writing into its staging folder."""
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _start_worker() -> None:
-    """Workers leave Ctrl-C to the build, which ends the pool, and die with it if it is killed."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent()
-
-
-def _run_chunk(span: tuple[int, int]) -> list[Any]:
-    assert _shared is not None
-    task, items = _shared
-    return [task(item) for item in items[span[0] : span[1]]]
-
-
-def in_pool(task: Callable[[Any], Any], items: list[Any], workers: int) -> Iterator[Any]:
-    """task(item) for each item, in order: in `workers` forked processes when that pays and
-    forking is safe (no other threads, as the dev server has). Forked workers inherit the
-    task and its items, so only their results are sent back."""
-    global _shared
-    if workers < 2 or len(items) < PARALLEL_FROM or threading.active_count() > 1:
-        yield from map(task, items)
-        return
-    spans = [(start, min(start + CHUNK, len(items))) for start in range(0, len(items), CHUNK)]
-    _shared = (task, items)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers, _start_worker) as pool:
-            for start in range(0, len(spans), AHEAD * workers):  # so results never pile up unread
-                for results in pool.imap(_run_chunk, spans[start : start + AHEAD * workers]):
-                    yield from results
-    finally:
-        _shared = None
-
-
 # --- the steps --------------------------------------------------------------------------
 
 
-def pages(work: Work, memo: Memo, jobs: list[Job], workers: int) -> Iterator[Page | Problem]:
+def pages(work: Work, memo: Memo, jobs: list[Job]) -> Iterator[Page | Problem]:
     """Each job's page: the memo's, if made from the same inputs; otherwise rendered."""
     todo: list[tuple[Job, bytes]] = []
     for job in jobs:
@@ -246,7 +192,7 @@ def pages(work: Work, memo: Memo, jobs: list[Job], workers: int) -> Iterator[Pag
             yield page
         else:
             todo.append((job, inputs))
-    yield from in_pool(lambda item: render_page(work, *item), todo, workers)
+    yield from (render_page(work, *item) for item in todo)
 
 
 def post_context(site: Site, i: int, body: Html, related: Mapping[str, tuple[Post, ...]]) -> dict[str, Any]:
@@ -265,10 +211,9 @@ def post_pages(
     memo: Memo,
     related: Mapping[str, tuple[Post, ...]],
     feed_bodies: dict[Post, Html],
-    workers: int,
 ) -> Iterator[Page | Body | Problem]:
     """Each post's page, with its body: the memo's body while it still holds; a body made anew
-    is made with its page, in a worker. Bodies for feeds are kept in `feed_bodies`."""
+    is made with its page. Bodies for feeds are kept in `feed_bodies`."""
     site = work.site
     todo: list[tuple[int, Body | None]] = []
     for i, post in enumerate(site.posts):
@@ -302,7 +247,7 @@ def post_pages(
         job = (work.urls.post(post), "post.html", context)
         return new, problems, render_page(work, job, inputs_digest(work.page_version, "post.html", context))
 
-    for (i, _), (new, problems, page) in zip(todo, in_pool(make, todo, workers), strict=True):
+    for (i, _), (new, problems, page) in zip(todo, map(make, todo), strict=True):
         yield from problems
         if new is not None:
             if new.feed_html is not None:
@@ -476,7 +421,7 @@ def versions(site: Site) -> tuple[str, str]:
 
 
 def render(
-    site: Site, memo: Memo | None = None, workers: int = 1, shapes: tuple[str, str] | None = None
+    site: Site, memo: Memo | None = None, shapes: tuple[str, str] | None = None
 ) -> Iterator[Page | Body | Problem]:
     """Every file of the site, the bodies used, and the problems found while rendering
     (broken links between posts, aliases that clash, template mistakes). Pages are only to
@@ -512,7 +457,7 @@ def render(
                 made.add(item.path)
             yield item
 
-    yield from noting(post_pages(work, memo, related, feed_bodies, workers))
+    yield from noting(post_pages(work, memo, related, feed_bodies))
     # The feeds' bodies, with their texts: a few hundred at most
     texts = memo.texts(sorted(html.key for html in feed_bodies.values() if html.text is None))
     feed_bodies = {
@@ -522,8 +467,8 @@ def render(
     lists = list_jobs(site, urls, by_tag)
     listed = [urls.post(p) for p in site.posts] + [site_path for site_path, _, _ in lists]
     small = small_jobs(site, urls, listed, tag_counts(by_tag))
-    yield from noting(pages(work, memo, lists + feed_jobs(site, urls, feeds, feed_bodies) + small, workers))
+    yield from noting(pages(work, memo, lists + feed_jobs(site, urls, feeds, feed_bodies) + small))
     yield from noting(copied_files(site, urls, memo))
     aliases = list(alias_jobs(site, urls, made))
     yield from (item for item in aliases if isinstance(item, Problem))
-    yield from pages(work, memo, [item for item in aliases if not isinstance(item, Problem)], workers)
+    yield from pages(work, memo, [item for item in aliases if not isinstance(item, Problem)])

@@ -7,16 +7,26 @@ Pagefind writes only below the staging folder write.py hands it, before the swap
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import subprocess
 import sys
+from contextlib import suppress
 from functools import lru_cache
 from pathlib import Path
 
 from .problems import ProblemsFound
-from .render import die_with_parent
 from .urls import SearchPart, Urls
 
 TIMEOUT_SECONDS = 600
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In Pagefind: be killed with the build that started it (Linux), so that a killed build
+    leaves nothing writing into its staging folder."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @lru_cache(maxsize=1)

@@ -32,7 +32,7 @@ from watchdog.observers import Observer
 from .cache import Cache
 from .config import Config, load_config, normalise_base_url
 from .content import Post
-from .pipeline import Options, build, inputs_fingerprint
+from .pipeline import Options, build
 from .presentation import human_date
 from .problems import Problem, ProblemsFound
 from .urls import Urls
@@ -73,11 +73,11 @@ class Rebuilder:
             out_dir=self.out_dir,
         )
 
-    def rebuild(self, workers: int = 1) -> bool:
+    def rebuild(self) -> bool:
         started = time.perf_counter()
         # Until there is a preview, build what builds (a new post's mistake must not make every
         # page an error); after that, a mistake keeps the last good build, the edited post too.
-        options = replace(self.options, workers=workers, keep_going=self.preview.generation == 0)
+        options = replace(self.options, keep_going=self.preview.generation == 0)
         try:
             with self.lock:
                 result = build(self.config(), options=options, cache=self.cache)
@@ -364,18 +364,13 @@ def serve(root: Path, port: int, drafts: bool, future: bool, say: Callable[[str]
     observer = Observer()
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     try:
-        # The first build before any thread starts, so that it may render in worker processes;
-        # what changes meanwhile is found by comparing the files' fingerprints after it.
-        before = inputs_fingerprint(rebuilder.config(), rebuilder.options)
-        rebuilder.rebuild(workers=Options().workers)
         changes = Changes(root)
         for folder in (root / "content", root / "templates"):
             if folder.is_dir():
                 observer.schedule(changes, str(folder), recursive=True)
         observer.schedule(changes, str(root), recursive=False)  # site.toml
-        observer.start()
-        if before is None or inputs_fingerprint(rebuilder.config(), rebuilder.options) != before:
-            changes.flag()
+        observer.start()  # before the first build: what is saved during it is built next
+        rebuilder.rebuild()
         serving.start()
         say(f"Serving http://127.0.0.1:{server.server_address[1]}{base_path}  (Ctrl-C to stop)")
         if drafts or future:
