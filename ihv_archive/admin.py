@@ -38,11 +38,11 @@ def script_files(config: Config) -> list[Path] | Problem:
 def repository(config: Config) -> str:
     """The GitHub repository posts are saved to: from site.toml, or read off a GitHub Pages
     address (https://owner.github.io/name/); "" if neither says."""
-    host, path = urlsplit(config.base_url).hostname or "", urlsplit(config.base_url).path.strip("/")
+    address = urlsplit(config.base_url)
+    host = address.hostname or ""
     if config.repository or not host.endswith(".github.io"):
         return config.repository
-    owner = host.removesuffix(".github.io")
-    return f"{owner}/{path.split('/')[0] if path else host}"
+    return f"{host.removesuffix('.github.io')}/{address.path.strip('/').split('/')[0] or host}"
 
 
 def form_settings(config: Config) -> dict[str, Any]:

@@ -140,7 +140,7 @@ def config_from_dict(
             what = f"base_url: {quoted(values['base_url'])} is not an absolute http(s) URL"
             problems.append(Problem(shown, None, what, "use e.g. https://example.github.io/news-archive/"))
         values["base_url"] = normal
-    for key in ("email_updates_url", "cms_auth_url"):  # a sign-up page's query string is fine
+    for key in ("email_updates_url", "cms_auth_url"):  # a query string is fine (a sign-up page's)
         url = urlsplit(values.get(key, ""))
         if url.geturl() and (url.scheme not in ("http", "https") or not url.netloc):
             what = f"{key}: {quoted(values[key])} is not an absolute http(s) URL"

@@ -190,10 +190,8 @@ def _build(
     )
     cache.save(loaded.parsed, records, last, keys)
     search = "off" if not options.search else "indexed" if indexed else "reused"
-    published = set(site.posts)
-    held = tuple(p for p in site.all_posts if p not in published)
     counts = (len(site.posts), len(written.files), pages, feeds, written.rewritten, search)
-    return BuildResult(*counts, problems=tuple(problems), held_back=held)
+    return BuildResult(*counts, problems=tuple(problems), held_back=site.held_back)
 
 
 def part_keys(site: Site, parts: list[SearchPart], version: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ import pickle
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -180,7 +180,6 @@ def render_page(work: Work, job: Job, inputs: bytes) -> Page | Problem:
 
 def pages(work: Work, memo: Memo, jobs: list[Job]) -> Iterator[Page | Problem]:
     """Each job's page: the memo's, if made from the same inputs; otherwise rendered."""
-    todo: list[tuple[Job, bytes]] = []
     for job in jobs:
         inputs = inputs_digest(work.page_version, job[1], job[2])
         try:
@@ -188,11 +187,7 @@ def pages(work: Work, memo: Memo, jobs: list[Job]) -> Iterator[Page | Problem]:
         except UnsafePath:
             yield Problem(job[0], None, "would be written outside the site folder")
             continue
-        if page := reused(memo, path, inputs):
-            yield page
-        else:
-            todo.append((job, inputs))
-    yield from (render_page(work, *item) for item in todo)
+        yield reused(memo, path, inputs) or render_page(work, job, inputs)
 
 
 def post_context(site: Site, i: int, body: Html, related: Mapping[str, tuple[Post, ...]]) -> dict[str, Any]:
@@ -231,30 +226,22 @@ def post_pages(
         else:
             todo.append((i, body))
     texts = memo.texts(sorted({body.page_html.key for _, body in todo if body is not None}))
-    todo = [
-        (i, replace(b, page_html=Html(b.page_html.key, texts[b.page_html.key])) if b else b) for i, b in todo
-    ]
-
-    def make(item: tuple[int, Body | None]) -> tuple[Body | None, list[Problem], Page | Problem]:
-        """A post's page, and its body if it is made anew (None: the memo's)."""
-        i, body = item
-        post, new, problems = site.posts[i], None, []
+    for i, body in todo:
+        post = site.posts[i]
         if body is None:
             images, in_feed = site.config.images_dir, post in work.in_feeds
-            new, problems = render_body(post, work.md, work.targets, images, in_feed, work.body_key(post))
-            body = new
-        context = post_context(site, i, body.page_html, related)
+            body, problems = render_body(post, work.md, work.targets, images, in_feed, work.body_key(post))
+            yield from problems
+            if body.feed_html is not None:
+                feed_bodies[post] = body.feed_html
+            if not problems and post.key:  # a body with broken links is made again until fixed
+                yield body
+            html = body.page_html
+        else:  # the memo's body, its HTML read from the cache
+            html = Html(body.page_html.key, texts[body.page_html.key])
+        context = post_context(site, i, html, related)
         job = (work.urls.post(post), "post.html", context)
-        return new, problems, render_page(work, job, inputs_digest(work.page_version, "post.html", context))
-
-    for (i, _), (new, problems, page) in zip(todo, map(make, todo), strict=True):
-        yield from problems
-        if new is not None:
-            if new.feed_html is not None:
-                feed_bodies[site.posts[i]] = new.feed_html
-            if not problems and site.posts[i].key:  # a body with broken links is made again until fixed
-                yield new
-        yield page
+        yield render_page(work, job, inputs_digest(work.page_version, "post.html", context))
 
 
 def posts_by_tag(site: Site) -> dict[str, tuple[Post, ...]]:

@@ -26,6 +26,12 @@ class Site:
     problems: tuple[Problem, ...] = ()  # found so far; rendering goes on to find the rest
     unreadable: frozenset[PurePosixPath] = frozenset()  # post files whose problems are reported
 
+    @property
+    def held_back(self) -> tuple[Post, ...]:
+        """Drafts and scheduled posts: in all_posts, on no page."""
+        published = set(self.posts)
+        return tuple(p for p in self.all_posts if p not in published)
+
 
 def newest_first(posts: list[Post] | tuple[Post, ...]) -> tuple[Post, ...]:
     # Same-day posts keep a stable order (by path), so that rebuilds give the same bytes.

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import html
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -203,3 +206,34 @@ def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context()
     yield context.new_page()
     context.close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def build_and_serve(project: Path, root: Path, sub_path: str) -> Iterator[str]:
+    """The project built into <root>/docroot/<sub_path> and served the way GitHub Pages serves
+    a project site: its URL, http://127.0.0.1:PORT/<sub_path>/."""
+    docroot = root / "docroot"
+    docroot.mkdir()
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(docroot))
+    )
+    url = f"http://127.0.0.1:{server.server_address[1]}/{sub_path}/"
+    assert run(project, "build", "--base-url", url, "--out", str(docroot / sub_path)) == 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield url
+    server.shutdown()
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30) -> Any:
+    """Poll until the condition holds, and return what it found; fail, saying what was
+    awaited, if it never does (only a failure waits the whole timeout)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")

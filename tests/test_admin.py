@@ -4,14 +4,10 @@ local backend (decap-server, which saves real files), the way they would on loca
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import shutil
 import subprocess
-import threading
-import time
 import tomllib
 import urllib.request
 from collections.abc import Iterator
@@ -29,7 +25,7 @@ from ihv_archive.config import config_from_dict
 from ihv_archive.content import KNOWN_KEYS, PRECISIONS, REQUIRED_KEYS
 from ihv_archive.post_format import slug_from_title
 
-from .conftest import PROJECT, browser_available, run
+from .conftest import PROJECT, browser_available, build_and_serve, run, wait_for
 
 LOCAL_BACKEND = "http://localhost:8081/api/v1"  # where Decap CMS looks for decap-server
 DECAP_SERVER = PROJECT / "node_modules/decap-server/dist/index.js"
@@ -53,39 +49,24 @@ Costs rose by 5\\* per cent.
 """
 
 
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """A copy of the real project, with a picture, built and served as a GitHub Pages project
-    site, at http://localhost:PORT/news-archive/: (folder, URL)."""
+    """A copy of the real project, with a picture, built into <its folder>/../docroot and
+    served as GitHub Pages serves a project site, under /news-archive/: (folder, URL)."""
     root = tmp_path_factory.mktemp("cms") / "project"
-    root.mkdir()
     for name in ("content", "templates"):
         shutil.copytree(PROJECT / name, root / name)
     (root / "content/images/2025").mkdir(parents=True)
     shutil.copy(PROJECT / "templates/static/share.png", root / "content/images/2025/chart.png")
     settings = (PROJECT / "site.toml").read_text(encoding="utf-8")
     (root / "site.toml").write_text(settings + 'repository = "ihv/news-archive"\n', encoding="utf-8")
-    docroot = root.parent / "docroot"
-    docroot.mkdir()
-    (docroot / "news-archive").symlink_to(root / "site", target_is_directory=True)
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(docroot))
-    )
-    url = f"http://localhost:{server.server_address[1]}/news-archive/"
-    assert run(root, "build", "--no-search", "--base-url", url) == 0
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, url
-    server.shutdown()
+    for url in build_and_serve(root, root.parent, "news-archive"):
+        yield root, url
 
 
 def test_the_form_asks_for_what_the_contract_says_and_offers_every_tag(project: tuple[Path, str]) -> None:
     root, _ = project
-    settings = yaml.safe_load((root / "site/admin/config.yml").read_text())
+    settings = yaml.safe_load((root.parent / "docroot/news-archive/admin/config.yml").read_text())
     (posts,) = settings["collections"]
     fields = {field["name"]: field for field in posts["fields"]}
     assert set(fields) - {"body"} <= set(KNOWN_KEYS)
@@ -145,15 +126,6 @@ if not browser_available():
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
-def wait_until(check: Any, what: str, seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if found := check():
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"waited {seconds} s for {what}")
-
-
 def local_backend_answers() -> bool:
     request = urllib.request.Request(
         LOCAL_BACKEND, b'{"action":"info"}', {"Content-Type": "application/json"}
@@ -178,7 +150,7 @@ def local_backend(project: tuple[Path, str]) -> Iterator[Path]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(local_backend_answers, "decap-server to answer")
+        wait_for(local_backend_answers, "decap-server to answer")
         yield root
     finally:
         server.terminate()
@@ -212,7 +184,7 @@ def assert_only_the_summary_changes(editor: Page, file: Path) -> None:
     before = frontmatter.loads(file.read_text(encoding="utf-8"))
     editor.get_by_label("Summary").fill(before["summary"] + " Edited.")
     publish(editor)
-    after = wait_until(
+    after = wait_for(
         lambda: (
             (p := frontmatter.loads(file.read_text(encoding="utf-8")))["summary"].endswith("Edited.") and p
         ),
@@ -251,7 +223,7 @@ def test_an_editor_writes_a_post_in_the_cms_and_the_builder_publishes_it(
     )
     publish(editor)
 
-    (saved,) = wait_until(lambda: set((root / "content/posts").rglob("*.md")) - posts_before, "the file")
+    (saved,) = wait_for(lambda: set((root / "content/posts").rglob("*.md")) - posts_before, "the file")
     assert saved.parent == root / "content/posts/2025"
     assert saved.stem == slug_from_title("Health visitors describe the support families need in 2025")
     post = frontmatter.loads(saved.read_text(encoding="utf-8"))

@@ -3,19 +3,15 @@ served the way GitHub Pages serves a project site (under /news-archive/)."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import re
 import shutil
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import feedparser
 import pytest
 
-from .conftest import FIXTURE, PROJECT, browser_available, run
+from .conftest import FIXTURE, PROJECT, browser_available, build_and_serve
 
 if not browser_available():
     pytest.skip("needs Debian's chromium and the playwright package", allow_module_level=True)
@@ -37,36 +33,6 @@ PAGE_TYPES = {
     "subscribe": "subscribe/",
     "404": "404.html",
 }
-
-
-class Pages(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def build_and_serve(project: Path, root: Path, sub_path: str) -> Iterator[str]:
-    """The project built and served the way GitHub Pages serves a project site."""
-    docroot = root / "docroot"
-    docroot.mkdir()
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Pages, directory=str(docroot))
-    )
-    port = server.server_address[1]
-    assert (
-        run(
-            project,
-            "build",
-            "--base-url",
-            f"http://127.0.0.1:{port}/{sub_path}/",
-            "--out",
-            str(docroot / sub_path),
-        )
-        == 0
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}/{sub_path}/"
-    server.shutdown()
 
 
 @pytest.fixture(scope="module")

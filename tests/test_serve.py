@@ -14,7 +14,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import pytest
 
 from ihv_archive.serve import Preview, inject, resolve
 
-from .conftest import PROJECT, run
+from .conftest import PROJECT, run, wait_for
 
 SUMMIT = "content/posts/2024/summit.md"
 SUMMIT_URL = "/news-archive/posts/2024/summit/"
@@ -41,16 +41,6 @@ class Server:
         body = response.read().decode("utf-8", errors="replace")
         connection.close()
         return response.status, body
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
-    """Poll until the condition holds; fail, saying what was awaited, if it never does."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def serve_command(root: Path, *flags: str, port: int = 0) -> list[str]:
